@@ -16,7 +16,7 @@ const SKIPPED_HEADERS = new Set([
 ]);
 
 /** `Basic [client_id=<id>] : [REDACTED …]` as redact.ts displays Basic credentials (§4.2). */
-const BASIC_DISPLAY = /^Basic \[client_id=([^\]\r\n]*)\] ?: ?(\[REDACTED [^\]]*\])(.*)$/i;
+const BASIC_DISPLAY = /^Basic \[client_id=(.*?)\] ?: ?(\[REDACTED [^\]]*\])(.*)$/i;
 
 export function exchangeToCurl(exchange: Redacted<Exchange>): string {
   return new CurlBuilder(exchange).build();
