@@ -1,0 +1,133 @@
+/**
+ * The exchange list: flow headers and exchange rows, rebuilt at most once per animation frame.
+ * Row elements are cached per summary object, so a burst of events costs one reorder, not a
+ * rebuild of every row.
+ */
+import type { Severity } from '../../model.js';
+import type { WireSummary } from '../../server/wire.js';
+import { h } from './dom.js';
+import { clockTime, duration, KIND_LABELS, shortId } from './format.js';
+import type { Row, ViewerModel } from './model.js';
+
+export class ListView {
+  #container: HTMLElement;
+  #model: ViewerModel;
+  #onSelect: (id: string) => void;
+  #rowCache = new WeakMap<WireSummary, HTMLElement>();
+  #order: string[] = [];
+  #elements = new Map<string, HTMLElement>();
+  selectedId?: string;
+
+  constructor(container: HTMLElement, model: ViewerModel, onSelect: (id: string) => void) {
+    this.#container = container;
+    this.#model = model;
+    this.#onSelect = onSelect;
+    container.addEventListener('click', (event) => {
+      const row = (event.target as HTMLElement).closest<HTMLElement>('[data-id]');
+      if (row?.dataset.id) this.#onSelect(row.dataset.id);
+    });
+  }
+
+  /** Ids in display order, for keyboard navigation. */
+  get order(): readonly string[] {
+    return this.#order;
+  }
+
+  render(): void {
+    const stickToBottom = this.#container.scrollHeight - this.#container.scrollTop - this.#container.clientHeight < 40;
+    const rows = this.#model.rows();
+    const nodes: HTMLElement[] = [];
+    this.#order = [];
+    this.#elements.clear();
+    if (this.#model.hiddenRows > 0) nodes.push(h('div', { class: 'row-note' }, `${this.#model.hiddenRows} older rows not shown — narrow the filters or export HAR`));
+    for (const row of rows) {
+      if (row.type === 'flow') {
+        nodes.push(flowHeader(row));
+        continue;
+      }
+      const el = this.#exchangeRow(row.summary, row.inFlow);
+      el.classList.toggle('selected', row.summary.id === this.selectedId);
+      nodes.push(el);
+      this.#order.push(row.summary.id);
+      this.#elements.set(row.summary.id, el);
+    }
+    if (nodes.length === 0) nodes.push(emptyState(this.#model.summaries.size > 0));
+    this.#container.replaceChildren(...nodes);
+    if (stickToBottom) this.#container.scrollTop = this.#container.scrollHeight;
+  }
+
+  select(id: string | undefined): void {
+    if (this.selectedId) this.#elements.get(this.selectedId)?.classList.remove('selected');
+    this.selectedId = id;
+    const el = id ? this.#elements.get(id) : undefined;
+    el?.classList.add('selected');
+    el?.scrollIntoView({ block: 'nearest' });
+  }
+
+  #exchangeRow(summary: WireSummary, inFlow: boolean): HTMLElement {
+    const cached = this.#rowCache.get(summary);
+    if (cached) {
+      cached.classList.toggle('in-flow', inFlow);
+      return cached;
+    }
+    const el = h('div', { class: `row${inFlow ? ' in-flow' : ''}${summary.worst ? ` has-${summary.worst}` : ''}`, 'data-id': summary.id, role: 'option' },
+      h('span', { class: 'c-time' }, clockTime(summary.startedAt)),
+      kindBadge(summary.kind),
+      h('span', { class: 'c-method' }, summary.method),
+      h('span', { class: 'c-url', title: summary.url }, h('span', { class: 'host' }, summary.host), h('span', { class: 'path' }, summary.path)),
+      statusCell(summary),
+      h('span', { class: 'c-dur' }, duration(summary.durationMs)),
+      findingsCell(summary),
+    );
+    this.#rowCache.set(summary, el);
+    return el;
+  }
+}
+
+export function kindBadge(kind: string): HTMLElement {
+  return h('span', { class: `badge kind kind-${kind}` }, KIND_LABELS[kind] ?? kind);
+}
+
+export function severityBadge(severity: Severity, text?: string): HTMLElement {
+  return h('span', { class: `sev sev-${severity}` }, text ?? severity);
+}
+
+export function statusCell(summary: WireSummary): HTMLElement {
+  if (summary.error) return h('span', { class: 'c-status st-err', title: summary.error.message }, summary.error.code);
+  if (summary.status === undefined) return h('span', { class: 'c-status st-pending' }, '…');
+  const cls = summary.status >= 500 ? 'st-5xx' : summary.status >= 400 ? 'st-4xx' : summary.status >= 300 ? 'st-3xx' : 'st-2xx';
+  return h('span', { class: `c-status ${cls}`, title: summary.statusText ?? '' }, summary.status);
+}
+
+function findingsCell(summary: WireSummary): HTMLElement {
+  if (summary.findings.length === 0) return h('span', { class: 'c-findings' });
+  const primary = summary.findings.find((finding) => finding.primary) ?? summary.findings[0]!;
+  const more = summary.findings.length > 1 ? ` +${summary.findings.length - 1}` : '';
+  return h('span', { class: 'c-findings', title: summary.findings.map((f) => `${f.severity}: ${f.title}`).join('\n') },
+    severityBadge(primary.severity, primary.code), more);
+}
+
+function flowHeader(row: Extract<Row, { type: 'flow' }>): HTMLElement {
+  const first = row.items[0]!;
+  const last = row.items[row.items.length - 1]!;
+  const findings = row.items.reduce((n, item) => n + item.findings.length, 0);
+  const worst = row.items.some((i) => i.worst === 'error') ? 'error' : row.items.some((i) => i.worst === 'warning') ? 'warning' : undefined;
+  const span = (last.startedAt + (last.durationMs ?? 0)) - first.startedAt;
+  return h('div', { class: 'flow-header' },
+    h('span', { class: 'flow-label' }, 'flow'),
+    h('span', { class: 'flow-id' }, shortId(row.flowId)),
+    first.provider ? h('span', { class: 'flow-meta' }, first.provider) : null,
+    first.clientId ? h('span', { class: 'flow-meta' }, `client ${first.clientId}`) : null,
+    h('span', { class: 'flow-meta' }, `${row.items.length} exchanges · ${duration(span)}`),
+    worst ? severityBadge(worst, `${findings} finding${findings === 1 ? '' : 's'}`) : null,
+  );
+}
+
+function emptyState(filtered: boolean): HTMLElement {
+  return h('div', { class: 'empty' },
+    filtered
+      ? h('p', {}, 'Nothing matches the filters.')
+      : h('div', {}, h('p', { class: 'empty-title' }, 'Waiting for traffic…'),
+        h('p', {}, 'Point your app at the proxy (see ', h('code', {}, 'oauth-lens env'), ') or run it under ', h('code', {}, 'oauth-lens run -- <cmd>'), '. Exchanges appear here as they happen.')),
+  );
+}
