@@ -1,0 +1,412 @@
+/**
+ * The intercepting proxy: http-mitm-proxy for request/response relaying and WebSockets, with every trap of
+ * version 1.1.0 (see docs/proxy.md) defeated here — own CA and leaves, in-process TLS termination
+ * (tunnel.ts), passive body taps, our own error responses, upstream timeout, self-refusal, guarded hooks.
+ * Observers get a finished `CapturedExchange` after `setImmediate`, so they never hold up traffic.
+ */
+import crypto from 'node:crypto';
+import http from 'node:http';
+import type https from 'node:https';
+import net from 'node:net';
+import { Proxy as MitmProxy } from 'http-mitm-proxy';
+import type { IContext, IWebSocketContext } from 'http-mitm-proxy';
+import { WebSocketServer } from 'ws';
+import type { CapturedExchange } from '../capture/types.js';
+import { DEFAULT_BODY_LIMIT } from '../capture/body-tap.js';
+import type { CertificateAuthority } from './ca.js';
+import { LensError } from './errors.js';
+import { isolateLibraryConsole, installCrashGuards, type LibraryNoise, type CrashReporter } from './isolation.js';
+import { LeafCache } from './leaf-cache.js';
+import { seedLibraryCaDir } from './mitm-ca-dir.js';
+import { now, Recording } from './recording.js';
+import { SelfGuard, formatAuthority, type HostPort } from './self-guard.js';
+import { Tunnels, isEncrypted } from './tunnel.js';
+import { createUpstreamAgents, type UpstreamAgents } from './upstream-agents.js';
+import { mapUpstreamError } from './upstream-errors.js';
+
+export const DEFAULT_UPSTREAM_TIMEOUT_MS = 30_000;
+
+export interface LensProxyOptions {
+  ca: CertificateAuthority;
+  /** Bind address (default 127.0.0.1). */
+  host?: string;
+  /** Port (default 8080; 0 = ephemeral). */
+  port?: number;
+  upstreamCaFiles?: string[];
+  insecureUpstream?: boolean;
+  /** Upstream inactivity limit before a 504 (default 30 s). */
+  upstreamTimeoutMs?: number;
+  /** Bytes of each body kept (default 1 MiB). */
+  bodyLimit?: number;
+  /** Other ports of this instance to refuse (the viewer/admin port). */
+  refusedPorts?: number[];
+  leafCacheSize?: number;
+  /** Receives every finished exchange, after setImmediate. A throw is counted, never propagated. */
+  onCapture: (captured: CapturedExchange) => void;
+  onCaptureError?: (err: unknown) => void;
+  /** Where the library's own console output goes (default: dropped). */
+  onLibraryNoise?: LibraryNoise;
+  onLibraryCrash?: CrashReporter;
+  env?: NodeJS.ProcessEnv;
+}
+
+interface Flight {
+  rec: Recording;
+  timer: NodeJS.Timeout;
+  target: HostPort;
+}
+
+type RequestOptionsAtRuntime = https.RequestOptions & { host: string; port?: number };
+/** Internals of http-mitm-proxy we replace or call (present in 1.1.0's shipped class, not its typings). */
+interface MitmInternals {
+  _onError(kind: string, ctx: IContext | null, err: Error): void;
+  _onSocketError(description: string, err: Error): void;
+  _onHttpServerRequest(isSSL: boolean, req: http.IncomingMessage, res: http.ServerResponse): void;
+  _onWebSocketServerConnect(isSSL: boolean, ws: unknown, req: http.IncomingMessage): void;
+  httpServer?: http.Server;
+  httpPort: number;
+}
+
+/** Marks an upstream response that arrived after we had already answered the client. */
+const LATE_RESPONSE = new Error('late upstream response dropped');
+
+export class LensProxy {
+  readonly host: string;
+  readonly leaves: LeafCache;
+  readonly guard: SelfGuard;
+  /** Subscriber exceptions swallowed so far. */
+  captureErrors = 0;
+  #port = 0;
+  #options: LensProxyOptions;
+  #mitm = new MitmProxy();
+  #inner = http.createServer();
+  #wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+  #tunnels: Tunnels;
+  #agents: UpstreamAgents;
+  #flights = new WeakMap<IContext, Flight>();
+  #timeoutMs: number;
+  #bodyLimit: number;
+  #undo: Array<() => void> = [];
+  #listenFailed: ((err: Error) => void) | undefined;
+  #closed = false;
+
+  private constructor(options: LensProxyOptions) {
+    this.#options = options;
+    this.host = options.host ?? '127.0.0.1';
+    this.#timeoutMs = options.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
+    this.#bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+    this.guard = new SelfGuard(this.host, options.refusedPorts ?? []);
+    this.leaves = new LeafCache(options.ca, options.leafCacheSize);
+    this.#agents = createUpstreamAgents(this.guard, {
+      upstreamCaFiles: options.upstreamCaFiles ?? [],
+      insecureUpstream: options.insecureUpstream ?? false,
+      ...(options.env ? { env: options.env } : {}),
+    });
+    this.#tunnels = new Tunnels({
+      leaves: this.leaves,
+      guard: this.guard,
+      inner: this.#inner,
+      onRefused: (authority, reason, clientAddress) => this.#recordRefusal(authority, reason, clientAddress),
+    });
+  }
+
+  static async start(options: LensProxyOptions): Promise<LensProxy> {
+    const proxy = new LensProxy(options);
+    await proxy.#listen(options.port ?? 8080);
+    return proxy;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get url(): string {
+    return `http://${net.isIPv6(this.host) ? `[${this.host}]` : this.host}:${this.#port}`;
+  }
+
+  /** Refuse one more local port (e.g. the viewer, once it listens). */
+  refusePort(port: number): void {
+    this.guard.addPort(port);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const internals = this.#mitm as unknown as MitmInternals;
+    const server = internals.httpServer;
+    this.#tunnels.destroyAll();
+    server?.closeAllConnections();
+    this.#inner.closeAllConnections();
+    for (const ws of this.#wss.clients) ws.terminate();
+    this.#agents.destroy();
+    if (server) {
+      const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
+      try {
+        this.#mitm.close(); // throws if listen never finished (trap 4): guarded
+      } catch {
+        server.close();
+      }
+      await closed;
+    }
+    for (const undo of this.#undo.splice(0)) undo();
+  }
+
+  async #listen(port: number): Promise<void> {
+    const { ca } = this.#options;
+    const sslCaDir = await seedLibraryCaDir(ca);
+    this.#undo.push(isolateLibraryConsole(this.#options.onLibraryNoise ?? (() => {})));
+    this.#undo.push(installCrashGuards(this.#options.onLibraryCrash ?? (() => {})));
+    this.#installHooks();
+    const internals = this.#mitm as unknown as MitmInternals;
+    await new Promise<void>((resolve, reject) => {
+      // http-mitm-proxy never calls back on EADDRINUSE; the error reaches _onError('HTTP_SERVER_ERROR').
+      this.#listenFailed = (err) => reject(err);
+      const options = {
+        host: this.host, port, keepAlive: true, sslCaDir,
+        httpAgent: this.#agents.httpAgent, httpsAgent: this.#agents.httpsAgent,
+      };
+      this.#mitm.listen(options, ((err?: Error | null) => (err ? reject(err) : resolve())) as () => void);
+    }).catch(async (err: NodeJS.ErrnoException) => {
+      for (const undo of this.#undo.splice(0)) undo();
+      this.#agents.destroy();
+      if (err.code === 'EADDRINUSE') throw new LensError('OAL_ERR_PORT_IN_USE', `port ${port} on ${this.host} is already in use`, { cause: err });
+      throw new LensError('OAL_ERR_LISTEN', `cannot listen on ${this.host}:${port} (${err.code ?? err.message})`, { cause: err });
+    });
+    this.#listenFailed = undefined;
+    this.#port = internals.httpPort;
+    this.guard.addPort(this.#port);
+  }
+
+  #installHooks(): void {
+    const mitm = this.#mitm;
+    const internals = mitm as unknown as MitmInternals;
+    internals._onError = (kind, ctx, err) => this.#onLibraryError(kind, ctx, err);
+    internals._onSocketError = () => {}; // client socket resets are normal; never log request data
+    // Defence in depth: if any path reaches the library's per-host servers, they still use our leaves.
+    mitm.onCertificateMissing = (ctx, _files, cb) => {
+      const leaf = this.#options.ca.issueLeaf(ctx.hostname);
+      (cb as (e: null, d: unknown) => void)(null, { certFileData: leaf.certPem, keyFileData: leaf.keyPem, hosts: [ctx.hostname] });
+    };
+    mitm.onConnect((req, socket, head) => {
+      // Never call the library's callback: the tunnel is ours (see tunnel.ts).
+      try {
+        this.#tunnels.accept(req, socket, head as Buffer);
+      } catch {
+        socket.destroy();
+      }
+    });
+    mitm.onRequest((ctx, cb) => cb(guarded(() => this.#onRequest(ctx))));
+    mitm.onRequestHeaders((ctx, cb) => {
+      cb();
+      // The library creates the upstream request synchronously after our callback.
+      guarded(() => this.#watchUpstream(ctx));
+    });
+    mitm.onRequestEnd((ctx, cb) => {
+      guarded(() => this.#watchUpstream(ctx));
+      cb();
+    });
+    mitm.onResponse((ctx, cb) => cb(guarded(() => this.#onResponse(ctx))));
+    mitm.onResponseHeaders((ctx, cb) => cb(guarded(() => dropStrayTrailer(ctx))));
+    mitm.onResponseEnd((ctx, cb) => cb(guarded(() => forwardTrailers(ctx))));
+    mitm.onWebSocketConnection((ctx, cb) => cb(guarded(() => this.#onWebSocket(ctx))));
+    mitm.onWebSocketError(() => {});
+    this.#inner.on('request', (req, res) => internals._onHttpServerRequest(isEncrypted(req.socket), req, res));
+    this.#inner.on('upgrade', (req, socket, head) => {
+      this.#wss.handleUpgrade(req, socket, head, (ws) => {
+        (ws as unknown as { upgradeReq: unknown }).upgradeReq = req;
+        internals._onWebSocketServerConnect(isEncrypted(req.socket), ws, req);
+      });
+    });
+    // Malformed HTTP inside a tunnel: answer 400 and close (the library only logged and left it open).
+    this.#inner.on('clientError', (_err, socket) => {
+      if (socket.writable && (socket as net.Socket).bytesWritten === 0) {
+        socket.write('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      }
+      socket.destroy();
+    });
+  }
+
+  #onRequest(ctx: IContext): void {
+    const req = ctx.clientToProxyRequest;
+    const options = ctx.proxyToServerRequestOptions as unknown as RequestOptionsAtRuntime;
+    const tunnel = this.#tunnels.info.get(req.socket);
+    const target: HostPort = tunnel ? tunnel.target : { host: options.host, port: Number(options.port) || (ctx.isSSL ? 443 : 80) };
+    // Upstream = the CONNECT target, not the inner Host header (trap 8).
+    options.host = target.host;
+    options.port = target.port;
+    if (ctx.isSSL) options.servername = tunnel?.sni ?? (net.isIP(target.host) ? '' : target.host);
+    const rec = new Recording(req, absoluteUrl(ctx.isSSL, target, req.url ?? '/'), this.#bodyLimit);
+    const clientAddress = tunnel?.clientAddress ?? req.socket.remoteAddress;
+    if (clientAddress) rec.clientAddress = clientAddress;
+    if (tunnel) rec.connectTarget = tunnel.authority;
+    const timer = setTimeout(() => this.#onTimeout(ctx), this.#timeoutMs);
+    this.#flights.set(ctx, { rec, timer, target });
+    ctx.proxyToClientResponse.once('close', () => this.#onClientResponseClosed(ctx));
+    if (this.guard.isSelf(target.host, target.port)) {
+      throw new LensError('OAL_ERR_PROXY_LOOP', 'request aimed at oauth-lens itself');
+    }
+    rec.request.tap.attach(req);
+  }
+
+  #watchUpstream(ctx: IContext): void {
+    const flight = this.#flights.get(ctx);
+    const upstream = ctx.proxyToServerRequest;
+    if (!flight || !upstream || (upstream as { lensWatched?: boolean }).lensWatched) return;
+    (upstream as { lensWatched?: boolean }).lensWatched = true;
+    const servername = (ctx.proxyToServerRequestOptions as unknown as RequestOptionsAtRuntime).servername;
+    flight.rec.watchUpstream(upstream, servername || undefined);
+  }
+
+  #onResponse(ctx: IContext): void {
+    const flight = this.#flights.get(ctx);
+    const client = ctx.proxyToClientResponse;
+    const upstream = ctx.serverToProxyResponse!;
+    if (!flight || client.headersSent || client.writableEnded || client.destroyed) {
+      // We already answered (error or timeout): writing again would throw ERR_HTTP_HEADERS_SENT (trap 6).
+      upstream.destroy();
+      throw LATE_RESPONSE;
+    }
+    flight.rec.onResponse(upstream);
+    upstream.on('data', () => flight.timer.refresh());
+    flight.timer.refresh();
+  }
+
+  #onWebSocket(ctx: IWebSocketContext): void {
+    const req = (ctx.clientToProxyWebSocket as unknown as { upgradeReq?: http.IncomingMessage }).upgradeReq;
+    const options = ctx.proxyToServerWebSocketOptions;
+    if (!req || !options?.url) return;
+    const url = new URL(options.url);
+    const tunnel = this.#tunnels.info.get(req.socket);
+    if (tunnel) {
+      url.hostname = net.isIPv6(tunnel.target.host) ? `[${tunnel.target.host}]` : tunnel.target.host;
+      url.port = String(tunnel.target.port);
+      options.url = url.toString();
+    }
+    const port = Number(url.port) || (url.protocol === 'wss:' ? 443 : 80);
+    if (this.guard.isSelf(url.hostname.replace(/^\[|\]$/g, ''), port)) {
+      throw new LensError('OAL_ERR_PROXY_LOOP', 'WebSocket aimed at oauth-lens itself');
+    }
+  }
+
+  #onTimeout(ctx: IContext): void {
+    const err = new LensError('OAL_ERR_UPSTREAM_TIMEOUT', 'upstream timeout');
+    if (ctx.proxyToServerRequest && !ctx.proxyToServerRequest.destroyed) ctx.proxyToServerRequest.destroy(err);
+    else this.#onLibraryError('UPSTREAM_TIMEOUT', ctx, err);
+  }
+
+  /** Replaces the library's _onError: no console output, no `${kind}: ${err}` bodies, 502/504/403 of our own. */
+  #onLibraryError(kind: string, ctx: IContext | null, err: Error): void {
+    try {
+      if (!ctx) {
+        if (kind === 'HTTP_SERVER_ERROR' && this.#listenFailed) this.#listenFailed(err);
+        return;
+      }
+      if (err === LATE_RESPONSE) return;
+      const flight = this.#flights.get(ctx);
+      const client = ctx.proxyToClientResponse;
+      if (kind === 'CLIENT_TO_PROXY_REQUEST_ERROR' || kind === 'PROXY_TO_CLIENT_RESPONSE_ERROR') {
+        flight?.rec.fail({ code: 'client_aborted', message: 'the client closed the connection' });
+        ctx.proxyToServerRequest?.destroy();
+        client.destroy();
+        return;
+      }
+      const options = ctx.proxyToServerRequestOptions as unknown as RequestOptionsAtRuntime | undefined;
+      const target = flight?.target ?? { host: options?.host ?? 'unknown', port: Number(options?.port) || 0 };
+      const mapped = mapUpstreamError(err, formatAuthority(target));
+      flight?.rec.fail(mapped.error);
+      if (flight) clearTimeout(flight.timer);
+      ctx.proxyToServerRequest?.destroy();
+      ctx.serverToProxyResponse?.destroy();
+      if (!client.headersSent && !client.writableEnded) {
+        const body = `oauth-lens: ${mapped.error.message}\n`;
+        client.writeHead(mapped.status, {
+          'content-type': 'text/plain; charset=utf-8',
+          'content-length': Buffer.byteLength(body),
+          'x-oauth-lens-error': mapped.error.code,
+        });
+        client.end(body);
+      } else {
+        client.destroy(); // mid-body failure: the only honest signal is a cut connection
+      }
+    } catch {
+      ctx?.proxyToClientResponse.destroy();
+    }
+  }
+
+  #onClientResponseClosed(ctx: IContext): void {
+    const flight = this.#flights.get(ctx);
+    if (!flight) return;
+    clearTimeout(flight.timer);
+    if (!ctx.proxyToClientResponse.writableFinished) {
+      flight.rec.fail({ code: 'client_aborted', message: 'the client closed the connection' });
+      ctx.proxyToServerRequest?.destroy();
+    }
+    if (flight.rec.finish()) this.#emit(() => flight.rec.materialize());
+  }
+
+  #recordRefusal(authority: string, reason: 'proxy_loop' | 'bad_target', clientAddress?: string): void {
+    const at = now();
+    const captured: CapturedExchange = {
+      id: crypto.randomUUID(),
+      timings: { start: at, end: at },
+      connectTarget: authority,
+      request: { method: 'CONNECT', url: authority, httpVersion: '1.1', headers: [], body: { bytes: Buffer.alloc(0), size: 0, truncated: false } },
+      error: reason === 'proxy_loop'
+        ? { code: 'proxy_loop', message: `refused: ${authority} is oauth-lens itself` }
+        : { code: 'other', message: 'malformed CONNECT target' },
+      ...(clientAddress ? { clientAddress } : {}),
+    };
+    this.#emit(() => captured);
+  }
+
+  /** Hand a capture to the observer after the current I/O turn; nothing it does can reach the traffic. */
+  #emit(build: () => CapturedExchange): void {
+    setImmediate(() => {
+      try {
+        this.#options.onCapture(build());
+      } catch (err) {
+        this.captureErrors++;
+        try {
+          this.#options.onCaptureError?.(err);
+        } catch {
+          // the error reporter must not break capture either
+        }
+      }
+    });
+  }
+}
+
+/** Run a hook body; return its error instead of throwing into the library (trap 3). */
+function guarded(fn: () => void): Error | undefined {
+  try {
+    fn();
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err : new Error('hook failed');
+  }
+}
+
+function absoluteUrl(isTls: boolean, target: HostPort, path: string): string {
+  if (/^https?:\/\//i.test(path)) return path;
+  const scheme = isTls ? 'https' : 'http';
+  const host = net.isIPv6(target.host) ? `[${target.host}]` : target.host;
+  const port = target.port === (isTls ? 443 : 80) ? '' : `:${target.port}`;
+  return `${scheme}://${host}${port}${path.startsWith('/') || path === '*' ? path : `/${path}`}`;
+}
+
+/** A `Trailer` header on a response that is not chunked makes Node's writeHead throw (trap: ERR_HTTP_TRAILER_INVALID). */
+function dropStrayTrailer(ctx: IContext): void {
+  const headers = ctx.serverToProxyResponse?.headers;
+  if (!headers || headers.trailer === undefined) return;
+  if (!/\bchunked\b/i.test(String(headers['transfer-encoding'] ?? ''))) delete headers.trailer;
+}
+
+/** The library drops trailer values; pass them on when the response is chunked. */
+function forwardTrailers(ctx: IContext): void {
+  const upstream = ctx.serverToProxyResponse;
+  const trailers = upstream?.rawTrailers ?? [];
+  if (trailers.length === 0 || !/\bchunked\b/i.test(String(upstream?.headers['transfer-encoding'] ?? ''))) return;
+  const pairs: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < trailers.length; i += 2) pairs.push([trailers[i]!, trailers[i + 1]!]);
+  ctx.proxyToClientResponse.addTrailers(pairs);
+}

@@ -1,0 +1,160 @@
+/**
+ * What the proxy learns about one exchange while it flows: filled in by the hooks, turned into a
+ * `CapturedExchange` exactly once (`finish`). Decompressed copies are made later, in `materialize`,
+ * off the request path.
+ */
+import crypto from 'node:crypto';
+import type http from 'node:http';
+import tls from 'node:tls';
+import { BodyTap } from '../capture/body-tap.js';
+import { decodeBody } from '../capture/decode.js';
+import type { CapturedBody, CapturedExchange, RawHeaders, Timings, TlsFacts, TransportError } from '../capture/types.js';
+
+export function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+export function pairHeaders(raw: string[]): RawHeaders {
+  const pairs: RawHeaders = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) pairs.push([raw[i]!, raw[i + 1]!]);
+  return pairs;
+}
+
+interface ResponseMeta {
+  status: number;
+  statusText: string;
+  httpVersion: string;
+  headers: RawHeaders;
+  tap: BodyTap;
+}
+
+export class Recording {
+  readonly id = crypto.randomUUID();
+  readonly timings: Timings = { start: now() };
+  readonly request: { method: string; url: string; httpVersion: string; headers: RawHeaders; tap: BodyTap };
+  clientAddress?: string;
+  connectTarget?: string;
+  tls?: TlsFacts;
+  error?: TransportError;
+  response?: ResponseMeta;
+  #finished = false;
+  #bodyLimit: number;
+
+  constructor(req: http.IncomingMessage, url: string, bodyLimit: number) {
+    this.#bodyLimit = bodyLimit;
+    this.request = {
+      method: req.method ?? 'GET',
+      url,
+      httpVersion: req.httpVersion,
+      headers: pairHeaders(req.rawHeaders),
+      tap: new BodyTap(bodyLimit),
+    };
+  }
+
+  get finished(): boolean {
+    return this.#finished;
+  }
+
+  /** Timings and TLS facts of the upstream request once it has a socket. */
+  watchUpstream(upstream: http.ClientRequest, servername: string | undefined): void {
+    upstream.once('socket', (socket) => {
+      const connected = (): void => {
+        this.timings.upstreamConnected ??= now();
+        if (socket instanceof tls.TLSSocket) this.tls = tlsFacts(socket, servername);
+      };
+      // A reused keep-alive socket is already connected.
+      if ((socket as { connecting?: boolean }).connecting) socket.once(socket instanceof tls.TLSSocket ? 'secureConnect' : 'connect', connected);
+      else connected();
+    });
+    upstream.once('finish', () => {
+      this.timings.requestSent = now();
+    });
+  }
+
+  onResponse(res: http.IncomingMessage): void {
+    this.timings.responseHeaders = now();
+    this.response = {
+      status: res.statusCode ?? 0,
+      statusText: res.statusMessage ?? '',
+      httpVersion: res.httpVersion,
+      headers: pairHeaders(res.rawHeaders),
+      tap: new BodyTap(this.#bodyLimit).attach(res),
+    };
+  }
+
+  /** Record a transport failure (the first one wins). */
+  fail(error: TransportError): void {
+    this.error ??= error;
+  }
+
+  /** Close the record; returns false if it was already closed. */
+  finish(): boolean {
+    if (this.#finished) return false;
+    this.#finished = true;
+    this.timings.end = now();
+    return true;
+  }
+
+  /** The immutable capture, with decoded copies of compressed bodies. Call after `finish`. */
+  materialize(): CapturedExchange {
+    const captured: CapturedExchange = {
+      id: this.id,
+      timings: { ...this.timings },
+      request: {
+        method: this.request.method,
+        url: this.request.url,
+        httpVersion: this.request.httpVersion,
+        headers: this.request.headers,
+        body: withDecoded(this.request.tap.snapshot(), this.request.headers),
+      },
+    };
+    if (this.clientAddress) captured.clientAddress = this.clientAddress;
+    if (this.connectTarget) captured.connectTarget = this.connectTarget;
+    if (this.response) {
+      const { tap, ...meta } = this.response;
+      captured.response = { ...meta, body: withDecoded(tap.snapshot(), meta.headers) };
+    }
+    if (this.tls) captured.tls = this.tls;
+    if (this.error) captured.error = this.error;
+    return captured;
+  }
+}
+
+function withDecoded(body: CapturedBody, headers: RawHeaders): CapturedBody {
+  const encoding = headers.find(([name]) => name.toLowerCase() === 'content-encoding')?.[1];
+  if (!encoding) return body;
+  return { ...body, ...decodeBody(body.bytes, encoding, body.truncated) };
+}
+
+const factsCache = new WeakMap<tls.TLSSocket, TlsFacts>();
+
+function tlsFacts(socket: tls.TLSSocket, servername: string | undefined): TlsFacts {
+  const cached = factsCache.get(socket);
+  if (cached) return cached;
+  const facts: TlsFacts = {};
+  const sni = servername || (socket as { servername?: string | false }).servername;
+  if (sni) facts.sni = sni;
+  const protocol = socket.getProtocol();
+  if (protocol) facts.protocol = protocol;
+  const cipher = socket.getCipher();
+  if (cipher?.name) facts.cipher = cipher.name;
+  const peer = socket.getPeerCertificate();
+  if (peer && Object.keys(peer).length > 0) {
+    facts.peerCertificate = {
+      subject: formatName(peer.subject),
+      issuer: formatName(peer.issuer),
+      validFrom: peer.valid_from,
+      validTo: peer.valid_to,
+      ...(peer.fingerprint256 ? { fingerprint256: peer.fingerprint256 } : {}),
+    };
+  }
+  factsCache.set(socket, facts);
+  return facts;
+}
+
+function formatName(name: tls.Certificate | undefined): string {
+  if (!name) return '';
+  return Object.entries(name)
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : String(v)}`)
+    .join(', ');
+}

@@ -1,0 +1,125 @@
+/**
+ * CONNECT handling. http-mitm-proxy would start one https.Server per host on a random port (never freed),
+ * dial it on a hard-coded 0.0.0.0, and route by the inner Host header. Instead we take the tunnel socket
+ * over in `onConnect` (never calling the library's callback), terminate TLS in-process with a leaf from
+ * the LRU, and inject the decrypted stream into ONE internal http.Server whose requests go back to the
+ * library's request pipeline. The CONNECT target is remembered per socket: it, not the Host header, is
+ * where the request goes upstream.
+ */
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import net from 'node:net';
+import tls from 'node:tls';
+import type { LeafCache } from './leaf-cache.js';
+import type { HostPort, SelfGuard } from './self-guard.js';
+import { parseAuthority } from './self-guard.js';
+
+export interface TunnelInfo {
+  target: HostPort;
+  /** The CONNECT request-target as sent. */
+  authority: string;
+  clientAddress?: string;
+  /** SNI the client sent inside the tunnel, if any. */
+  sni?: string;
+}
+
+export interface TunnelDeps {
+  leaves: LeafCache;
+  guard: SelfGuard;
+  /** Internal server that parses the HTTP inside tunnels (never listens). */
+  inner: http.Server;
+  /** Called when a CONNECT is refused (aimed at oauth-lens itself, or malformed). */
+  onRefused: (authority: string, reason: 'proxy_loop' | 'bad_target', clientAddress?: string) => void;
+  handshakeTimeoutMs?: number;
+}
+
+export class Tunnels {
+  /** Socket (TLS or plain) → what its CONNECT said; requests look themselves up by `req.socket`. */
+  readonly info = new WeakMap<object, TunnelInfo>();
+  #deps: TunnelDeps;
+  #open = new Set<Duplex>();
+
+  constructor(deps: TunnelDeps) {
+    this.#deps = deps;
+  }
+
+  /** The `onConnect` hook body: takes the socket over completely. */
+  accept(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    const clientAddress = (socket as net.Socket).remoteAddress;
+    const authority = req.url ?? '';
+    const target = parseAuthority(authority);
+    if (!target) {
+      this.#deps.onRefused(authority.slice(0, 300), 'bad_target', clientAddress);
+      return refuse(socket, 400, 'Bad Request', 'oauth-lens: CONNECT needs host:port\n');
+    }
+    if (this.#deps.guard.isSelf(target.host, target.port)) {
+      this.#deps.onRefused(authority, 'proxy_loop', clientAddress);
+      return refuse(socket, 403, 'Forbidden', 'oauth-lens: refusing to tunnel to its own port\n');
+    }
+    this.#track(socket);
+    const info: TunnelInfo = { target, authority, ...(clientAddress ? { clientAddress } : {}) };
+    (socket as net.Socket).setTimeout?.(this.#deps.handshakeTimeoutMs ?? 30_000, () => socket.destroy());
+    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (head.length > 0) return this.#dispatch(socket, head, info);
+    socket.once('data', (first: Buffer) => {
+      socket.pause();
+      this.#dispatch(socket, first, info);
+    });
+  }
+
+  /** Destroy every live tunnel (http-mitm-proxy's close() leaves them open, issue #184). */
+  destroyAll(): void {
+    for (const socket of this.#open) socket.destroy();
+    this.#open.clear();
+  }
+
+  #track(socket: Duplex): void {
+    this.#open.add(socket);
+    socket.once('close', () => this.#open.delete(socket));
+  }
+
+  #dispatch(socket: Duplex, first: Buffer, info: TunnelInfo): void {
+    socket.unshift(first);
+    const isTls = first[0] === 0x16;
+    if (!isTls) {
+      // Plain HTTP inside the tunnel: parse it like any request, still routed to the CONNECT target.
+      (socket as net.Socket).setTimeout?.(0);
+      this.info.set(socket, info);
+      this.#deps.inner.emit('connection', socket);
+      socket.resume();
+      return;
+    }
+    const leaves = this.#deps.leaves;
+    const tlsSocket = new tls.TLSSocket(socket as net.Socket, {
+      isServer: true,
+      secureContext: leaves.contextFor(info.target.host),
+      SNICallback: (servername, cb) => {
+        try {
+          info.sni = servername;
+          cb(null, leaves.contextFor(servername));
+        } catch (err) {
+          cb(err as Error);
+        }
+      },
+      ALPNProtocols: ['http/1.1'],
+    });
+    this.info.set(tlsSocket, info);
+    tlsSocket.once('secure', () => (socket as net.Socket).setTimeout?.(0));
+    // A failed handshake (client distrusts our CA, garbage bytes) closes both ends; nothing else to do.
+    tlsSocket.on('error', () => {
+      tlsSocket.destroy();
+      socket.destroy();
+    });
+    this.#deps.inner.emit('connection', tlsSocket);
+  }
+}
+
+function refuse(socket: Duplex, status: number, reason: string, body: string): void {
+  socket.on('error', () => socket.destroy());
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+/** Whether `socket` carries a TLS session (requests from it are https). */
+export function isEncrypted(socket: unknown): boolean {
+  return socket instanceof tls.TLSSocket;
+}
