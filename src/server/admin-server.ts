@@ -5,6 +5,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { exchangeToCurl } from '../har/curl.js';
+import { exchangesToHar } from '../har/har.js';
 import type { ExchangeStore } from '../store/store.js';
 import { AccessPolicy, generateToken } from './access.js';
 import { FailureRateAlerts, type AlertThresholds } from './alerts.js';
@@ -27,7 +29,7 @@ export interface AdminServerOptions {
   thresholds?: AlertThresholds;
   /** Built viewer directory; defaults to dist/viewer. */
   viewerDir?: string;
-  /** HAR and curl exports; their routes answer 404 without them. */
+  /** HAR and curl exports (default: src/har); a route whose helper is absent answers 404. */
   exports?: ExportHelpers;
   /** Feed tuning (tests shrink these). */
   feed?: { bufferLimitBytes?: number; snapshotLimit?: number; statsIntervalMs?: number; lagTimeoutMs?: number };
@@ -54,7 +56,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   const feed = new FeedHub({ store: options.store, logger, ...options.feed });
   const alerts = new FailureRateAlerts({ store: options.store, logger, thresholds: options.thresholds });
   const viewer = loadViewer(options.viewerDir ?? defaultViewerDir());
-  const deps = { store: options.store, exports: options.exports ?? {} };
+  const deps = { store: options.store, exports: options.exports ?? DEFAULT_EXPORTS };
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     try {
@@ -142,6 +144,11 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     },
   };
 }
+
+const DEFAULT_EXPORTS: ExportHelpers = {
+  exchangesToHar: (exchanges) => exchangesToHar(exchanges, { creatorVersion: LENS_VERSION }),
+  exchangeToCurl,
+};
 
 function listen(server: Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {

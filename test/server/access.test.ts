@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAdminServer, type AdminServer } from '../../src/server/index.js';
 import { ExchangeStore } from '../../src/store/store.js';
-import { makeExchange, makeFinding, rawGet, upgradeRefusal } from './support.js';
+import { makeExchange, makeFinding, rawGet, SECRET_MARKER, upgradeRefusal } from './support.js';
 
 const TOKEN = 'test-token-0123456789';
 
@@ -130,5 +130,41 @@ describe('admin server start-up', () => {
     const started = startAdminServer({ store: new ExchangeStore(), port });
     await expect(started).rejects.toMatchObject({ code: 'OAL_ERR_PORT_IN_USE', message: expect.stringContaining(String(port)) });
     await expect(started).rejects.toThrow(/--ui-port/);
+  });
+});
+
+describe('HAR and curl routes', () => {
+  let admin: AdminServer;
+  const store = new ExchangeStore();
+  const auth = { Authorization: `Bearer ${TOKEN}` };
+  beforeAll(async () => {
+    admin = await startAdminServer({ store, port: 0, token: TOKEN });
+    store.upsert(makeExchange({ id: 'har-1', flowId: 'flow-h', status: 400, findings: [makeFinding()] }, store));
+    store.upsert(makeExchange({ id: 'har-2', kind: 'other', method: 'GET', url: 'https://api.example.com/items', status: 200 }, store));
+  });
+  afterAll(() => admin.close());
+
+  it('exports a redacted HAR 1.2 download, filtered by query', async () => {
+    expect((await rawGet(admin.url, '/api/har')).status).toBe(401);
+    const res = await rawGet(admin.url, '/api/har', auth);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-disposition']).toMatch(/attachment; filename="oauth-lens-.*\.har"/);
+    const har = JSON.parse(res.body) as { log: { version: string; entries: Array<{ request: { url: string }; _oauthLens: { kind: string; findings: Array<{ code: string }> } }> } };
+    expect(har.log.version).toBe('1.2');
+    expect(har.log.entries).toHaveLength(2);
+    expect(har.log.entries[0]!._oauthLens).toMatchObject({ kind: 'token', findings: [{ code: 'redirect_uri.trailing_slash' }] });
+    const oauthOnly = JSON.parse((await rawGet(admin.url, '/api/har?oauth=1', auth)).body) as { log: { entries: unknown[] } };
+    expect(oauthOnly.log.entries).toHaveLength(1);
+  });
+
+  it('returns copy-as-curl text with secrets as placeholders', async () => {
+    const res = await rawGet(admin.url, '/api/exchanges/har-1/curl', auth);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/text\/plain/);
+    expect(res.body).toMatch(/^#|curl /m);
+    expect(res.body).toContain('https://idp.example.com/oauth/token');
+    expect(res.body).not.toContain(SECRET_MARKER);
+    expect(res.body).toMatch(/\$[A-Z_]*CLIENT_SECRET/);
+    expect((await rawGet(admin.url, '/api/exchanges/missing/curl', auth)).status).toBe(404);
   });
 });

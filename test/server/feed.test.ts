@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAdminServer, type AdminServer, type WireExchange, type WireSummary } from '../../src/server/index.js';
 import { ExchangeStore } from '../../src/store/store.js';
-import { FeedRecorder, makeExchange, makeFinding } from './support.js';
+import { FeedRecorder, makeExchange, makeFinding, SECRET_MARKER } from './support.js';
 
 const TOKEN = 'feed-token-abcdef';
 
@@ -34,7 +34,7 @@ describe('WebSocket feed', () => {
     expect(added.change).toBe('added');
     expect(added.exchange.summary).toMatchObject({ kind: 'token', status: 400, flowId: 'flow-1', worst: 'error' });
     expect(added.exchange.oauth.findings[0]).toMatchObject({ code: 'redirect_uri.trailing_slash', fix: expect.stringContaining('trailing slash') });
-    expect(added.exchange.request.body.form).toContainEqual(['client_secret', '[REDACTED client_secret]']);
+    expect(added.exchange.request.body.form).toContainEqual(['client_secret', SECRET_MARKER]);
 
     const updated = { ...exchange, oauth: { ...exchange.oauth, findings: [...exchange.oauth.findings, makeFinding({ code: 'code.reused', severity: 'warning', title: 'Authorization code used twice', primary: false })] } };
     store.upsert(updated as typeof exchange);

@@ -10,6 +10,9 @@ import type { ExchangeStore } from '../../src/store/store.js';
 
 let counter = 0;
 
+/** How src/oauth/redact.ts writes a redacted client secret (oauth-rules.md §4.2). */
+export const SECRET_MARKER = '[REDACTED client_secret len=24 fp=9b41c07e]';
+
 export interface ExchangeSpec {
   id?: string;
   kind?: ExchangeKind;
@@ -48,10 +51,10 @@ export function makeExchange(spec: ExchangeSpec = {}, store?: ExchangeStore): Re
   const start = spec.start ?? Date.now();
   const form = spec.requestForm ?? [
     ['grant_type', 'authorization_code'],
-    ['code', '[REDACTED code sha256:3f2a…]'],
+    ['code', '[REDACTED code len=43 fp=3f2a9c1d]'],
     ['redirect_uri', 'https://app.example.com/callback/'],
     ['client_id', 'web-app'],
-    ['client_secret', '[REDACTED client_secret]'],
+    ['client_secret', SECRET_MARKER],
   ];
   const responseJson = spec.responseJson ?? { error: 'invalid_grant', error_description: 'redirect_uri mismatch' };
   const responseText = spec.responseText ?? JSON.stringify(responseJson);
@@ -64,7 +67,7 @@ export function makeExchange(spec: ExchangeSpec = {}, store?: ExchangeStore): Re
       method: spec.method ?? 'POST',
       url: spec.url ?? 'https://idp.example.com/oauth/token',
       httpVersion: 'HTTP/1.1',
-      headers: [['Host', 'idp.example.com'], ['Content-Type', 'application/x-www-form-urlencoded'], ['Authorization', '[REDACTED Basic]']],
+      headers: [['Host', 'idp.example.com'], ['Content-Type', 'application/x-www-form-urlencoded'], ['Authorization', '[REDACTED authorization len=38 fp=77e0b512]']],
       body: {
         size: 180,
         truncated: false,

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildViewer } from '../../scripts/build-viewer.mjs';
 import { startAdminServer, type AdminServer } from '../../src/server/index.js';
 import { ExchangeStore } from '../../src/store/store.js';
-import { makeExchange, makeFinding } from '../server/support.js';
+import { makeExchange, makeFinding, SECRET_MARKER } from '../server/support.js';
 import { seedLoginStory } from './scenario.js';
 
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
@@ -56,7 +56,7 @@ describe('browser viewer in Chromium', () => {
     expect(await detail.locator('.finding-fix').first().textContent()).toContain('start a new login to get a fresh code');
     // Decoded, redacted form body as a table.
     const formRows = await detail.locator('table.form tr').allTextContents();
-    expect(formRows).toContain('client_secret[REDACTED client_secret]');
+    expect(formRows).toContain(`client_secret${SECRET_MARKER}`);
     expect(formRows).toContain('grant_typeauthorization_code');
   });
 

@@ -5,7 +5,7 @@
 import type { BodyView, DecodedJwt, Finding, RawHeaders } from '../../model.js';
 import type { WireExchange, WireSummary } from '../../server/wire.js';
 import { h } from './dom.js';
-import { bytes, duration, prettyJson, shortId } from './format.js';
+import { bytes, duration, prettyJson } from './format.js';
 import { kindBadge, severityBadge, statusCell } from './list-view.js';
 
 export interface DetailActions {
@@ -32,7 +32,7 @@ export function renderDetail(exchange: WireExchange, flow: WireSummary[], action
     oauth.findings.length ? section(`Findings (${oauth.findings.length})`, h('div', { class: 'findings' }, ...sortFindings(oauth.findings).map(findingCard))) : null,
     exchange.error ? section('Transport error', h('div', { class: 'finding sev-border-error' }, h('strong', {}, exchange.error.code), ' ', exchange.error.message, exchange.error.nodeCode ? h('span', { class: 'muted' }, ` (${exchange.error.nodeCode})`) : null)) : null,
     oauth.providerError ? section('Provider error', h('pre', { class: 'code' }, prettyJson(oauth.providerError))) : null,
-    s.flowId && flow.length > 1 ? section(`Flow ${shortId(s.flowId)} timeline`, timeline(flow, exchange.id, actions)) : null,
+    s.flowId && flow.length > 1 ? section(`Flow timeline · ${flow.length} exchanges`, timeline(flow, exchange.id, actions)) : null,
     section('Request', headersTable(exchange.request.headers), bodyView(exchange.request.body, 'request')),
     exchange.response
       ? section(`Response ${exchange.response.status} ${exchange.response.statusText}`, headersTable(exchange.response.headers), bodyView(exchange.response.body, 'response'))
@@ -77,7 +77,7 @@ function timeline(flow: WireSummary[], currentId: string, actions: DetailActions
     h('li', { class: item.id === currentId ? 'current' : '', onclick: () => actions.select(item.id) },
       h('span', { class: 'tl-dt mono' }, `+${duration(item.startedAt - t0)}`),
       kindBadge(item.kind), h('span', { class: 'c-method' }, item.method), h('span', { class: 'tl-path mono' }, item.path),
-      statusCell(item), ...item.findings.map((f) => severityBadge(f.severity, f.code)))));
+      statusCell(item), item.worst ? severityBadge(item.worst, `${item.findings.length}`) : null)));
 }
 
 function headersTable(headers: RawHeaders): HTMLElement {
