@@ -1,4 +1,95 @@
-import type { Command } from 'commander';
+/** `oauth-lens start`: run the proxy, print how to point a process at it, stop cleanly on SIGINT/SIGTERM. */
+import path from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { startLens, type Lens } from '../app.js';
+import { clientEnv, formatEnv } from '../proxy/client-env.js';
 
-/** Placeholder until the `start` command lands; registers nothing. */
-export function register(_program: Command): void {}
+export interface StartFlags {
+  host: string;
+  port: number;
+  uiPort: number;
+  certs: string;
+  config?: string;
+  token?: string;
+  upstreamCa: string[];
+  insecureUpstream?: boolean;
+  upstreamTimeout?: number;
+}
+
+export function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) throw new InvalidArgumentError('expected a port number 0-65535');
+  return port;
+}
+
+function parsePositive(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export function register(program: Command): void {
+  program
+    .command('start')
+    .description('start the intercepting proxy (and the viewer)')
+    .option('--host <address>', 'address to bind', '127.0.0.1')
+    .option('--port <port>', 'proxy port (0 = any free port)', parsePort, 8080)
+    .option('--ui-port <port>', 'viewer / admin API port', parsePort, 8081)
+    .option('--certs <dir>', 'where the local CA lives', './certs')
+    .option('--config <file>', 'config file (clients, token endpoints, thresholds)')
+    .option('--token <token>', 'admin API token (default: $OAUTH_LENS_TOKEN or random)')
+    .option('--upstream-ca <file>', 'extra CA (PEM) to trust for upstream servers; repeatable', collect, [])
+    .option('--insecure-upstream', 'do NOT verify upstream certificates (explicit opt-in)')
+    .option('--upstream-timeout <ms>', 'upstream inactivity timeout before a 504', parsePositive)
+    .action(async (flags: StartFlags) => {
+      const lens = await startLens({
+        host: flags.host,
+        port: flags.port,
+        certsDir: path.resolve(flags.certs),
+        upstreamCaFiles: flags.upstreamCa.map((f) => path.resolve(f)),
+        insecureUpstream: flags.insecureUpstream === true,
+        ...(flags.upstreamTimeout ? { upstreamTimeoutMs: flags.upstreamTimeout } : {}),
+        extraRefusedPorts: flags.uiPort > 0 ? [flags.uiPort] : [],
+      });
+      // The admin server / viewer is composed here by the lead (on flags.uiPort, with flags.token ??
+      // $OAUTH_LENS_TOKEN); once it listens, call lens.proxy.refusePort(itsPort).
+      process.stdout.write(banner(lens, flags.uiPort));
+      stopOnSignals(lens);
+    });
+}
+
+function banner(lens: Lens, uiPort: number): string {
+  const exports = formatEnv(clientEnv({
+    proxyUrl: lens.proxyUrl, caPath: lens.caPath, bundlePath: lens.caBundlePath, ...(uiPort > 0 ? { uiPort } : {}),
+  }));
+  return [
+    `oauth-lens proxy listening on ${lens.proxyUrl}`,
+    `CA certificate: ${lens.caPath}`,
+    `CA SHA-256:     ${lens.caFingerprint256}`,
+    '',
+    'Point a process at it (paste into its shell, or: eval "$(oauth-lens env)"):',
+    exports.trimEnd().split('\n').map((l) => `  ${l}`).join('\n'),
+    '',
+  ].join('\n') + '\n';
+}
+
+function stopOnSignals(lens: Lens): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    lens.logger.info({ signal }, 'stopping');
+    // Never hang on shutdown: live upstream sockets are destroyed by close(); this is the last resort.
+    setTimeout(() => process.exit(0), 3000).unref();
+    lens.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}

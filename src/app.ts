@@ -1,0 +1,102 @@
+/**
+ * `startLens(options)`: the composition root of a running oauth-lens —
+ * CA load/create → proxy → capture callback → analyzer (the OAuth engine) → store → one log line.
+ * Raw captures never enter the store: without an analyzer only `onCapture` (tests) sees them.
+ */
+import path from 'node:path';
+import type { CapturedExchange } from './capture/types.js';
+import type { Exchange, Redacted } from './model.js';
+import { ExchangeStore, type StoreLimits } from './store/index.js';
+import { CertificateAuthority } from './proxy/ca.js';
+import { writeCaBundle } from './proxy/client-env.js';
+import { LensProxy } from './proxy/lens-proxy.js';
+import { createLogger, logExchange, type Logger } from './log.js';
+
+export interface LensOptions {
+  /** Bind address of the proxy (default 127.0.0.1). */
+  host?: string;
+  /** Proxy port (default 8080; 0 = ephemeral). */
+  port?: number;
+  /** Directory holding ca.pem, ca-key.pem, leaf-key.pem, ca-bundle.pem (default ./certs). */
+  certsDir?: string;
+  upstreamCaFiles?: string[];
+  insecureUpstream?: boolean;
+  upstreamTimeoutMs?: number;
+  bodyLimit?: number;
+  /** Ports of this instance that the proxy must refuse (the viewer/admin port). */
+  extraRefusedPorts?: number[];
+  storeLimits?: Partial<StoreLimits>;
+  store?: ExchangeStore;
+  logger?: Logger;
+  /** The OAuth engine: raw capture in, redacted exchanges out. */
+  analyzer?: (captured: CapturedExchange) => Redacted<Exchange>[];
+  /** Raw capture hook (tests). Runs after setImmediate; a throw is counted, never propagated. */
+  onCapture?: (captured: CapturedExchange) => void;
+  /** Log one line per exchange (default true). */
+  logExchanges?: boolean;
+}
+
+export interface Lens {
+  proxyUrl: string;
+  host: string;
+  port: number;
+  caPath: string;
+  caBundlePath: string;
+  caFingerprint256: string;
+  store: ExchangeStore;
+  proxy: LensProxy;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+export async function startLens(options: LensOptions = {}): Promise<Lens> {
+  const logger = options.logger ?? createLogger();
+  const store = options.store ?? new ExchangeStore(options.storeLimits);
+  const ca = await CertificateAuthority.loadOrCreate(options.certsDir ?? path.resolve('certs'));
+  if (ca.created) logger.info({ caPath: ca.paths.cert }, 'created a new local CA');
+  const caBundlePath = await writeCaBundle(ca.paths.dir, ca.certPem);
+
+  const onCapture = (captured: CapturedExchange): void => {
+    options.onCapture?.(captured);
+    if (options.analyzer) {
+      for (const exchange of options.analyzer(captured)) store.upsert(exchange);
+    }
+    // The line holds method, host, path, status, duration and error code only (see log.ts).
+    if (options.logExchanges !== false) logExchange(logger, captured);
+  };
+
+  const proxy = await LensProxy.start({
+    ca,
+    host: options.host ?? '127.0.0.1',
+    port: options.port ?? 8080,
+    upstreamCaFiles: options.upstreamCaFiles ?? [],
+    insecureUpstream: options.insecureUpstream ?? false,
+    ...(options.upstreamTimeoutMs !== undefined ? { upstreamTimeoutMs: options.upstreamTimeoutMs } : {}),
+    ...(options.bodyLimit !== undefined ? { bodyLimit: options.bodyLimit } : {}),
+    refusedPorts: options.extraRefusedPorts ?? [],
+    onCapture,
+    onCaptureError: (err) => logger.error({ err: errorSummary(err) }, 'capture subscriber failed'),
+    onLibraryNoise: (level, text) => logger.debug({ level }, `http-mitm-proxy: ${text}`),
+    onLibraryCrash: (err, origin) => logger.warn({ err: errorSummary(err), origin }, 'contained an error thrown inside http-mitm-proxy'),
+  });
+  if (options.insecureUpstream) logger.warn('upstream certificates are NOT verified (--insecure-upstream)');
+
+  return {
+    proxyUrl: proxy.url,
+    host: proxy.host,
+    port: proxy.port,
+    caPath: ca.paths.cert,
+    caBundlePath,
+    caFingerprint256: ca.fingerprint256,
+    store,
+    proxy,
+    logger,
+    close: () => proxy.close(),
+  };
+}
+
+/** Name and code only: messages and stacks may quote request data. */
+function errorSummary(err: unknown): { name: string; code?: string } {
+  const e = err as NodeJS.ErrnoException;
+  return { name: e?.name ?? typeof err, ...(typeof e?.code === 'string' ? { code: e.code } : {}) };
+}

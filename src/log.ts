@@ -1,0 +1,88 @@
+/**
+ * The pino logger (pretty on a TTY, JSON otherwise) and the one structured line per exchange:
+ * method, host, path WITHOUT query, status, duration, error code — never bodies, query strings or headers.
+ * The `redact` paths are only a backstop; nothing secret should be handed to the logger in the first place.
+ */
+import pino, { type Logger, type DestinationStream } from 'pino';
+import pretty from 'pino-pretty';
+
+export type { Logger };
+
+/** Lower-case structured fields that must never be printed (pino redact is case-sensitive). */
+export const REDACT_PATHS = [
+  'authorization', 'cookie', 'password', 'token', 'secret',
+  'headers.authorization', 'headers.cookie', 'headers["set-cookie"]', 'headers["proxy-authorization"]',
+  'req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]',
+  '*.client_secret', '*.access_token', '*.refresh_token', '*.id_token', '*.code', '*.code_verifier',
+  '*.client_assertion', '*.password', '*.body', '*.query',
+];
+
+export interface LoggerOptions {
+  level?: string;
+  /** Pretty output (default: when the destination is a TTY). */
+  pretty?: boolean;
+  /** Where lines go (default stdout). */
+  destination?: DestinationStream;
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const base = {
+    level: options.level ?? process.env.OAUTH_LENS_LOG_LEVEL ?? 'info',
+    base: undefined,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+  };
+  const usePretty = options.pretty ?? (options.destination === undefined && process.stdout.isTTY === true);
+  if (usePretty) {
+    // In-process pretty stream (no worker thread): one process, ordered output.
+    const stream = pretty({ colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'id', singleLine: true, destination: 1 });
+    return pino(base, stream);
+  }
+  return pino(base, options.destination ?? pino.destination({ dest: 1, sync: true }));
+}
+
+/** The minimum both a raw capture and a redacted Exchange carry. */
+export interface LoggableExchange {
+  id: string;
+  timings: { start: number; end?: number };
+  request: { method: string; url: string };
+  response?: { status: number };
+  error?: { code: string };
+}
+
+export interface ExchangeLine {
+  id: string;
+  method: string;
+  host: string;
+  path: string;
+  status?: number;
+  durationMs?: number;
+  error?: string;
+}
+
+/** Fields of the per-exchange log line; the URL is reduced to host and path, the query dropped. */
+export function exchangeLine(exchange: LoggableExchange): ExchangeLine {
+  const { host, path } = hostAndPath(exchange.request.url);
+  const line: ExchangeLine = { id: exchange.id, method: exchange.request.method, host, path };
+  if (exchange.response) line.status = exchange.response.status;
+  if (exchange.timings.end !== undefined) line.durationMs = Math.round((exchange.timings.end - exchange.timings.start) * 10) / 10;
+  if (exchange.error) line.error = exchange.error.code;
+  return line;
+}
+
+export function logExchange(logger: Logger, exchange: LoggableExchange): void {
+  const line = exchangeLine(exchange);
+  const summary = `${line.method} ${line.host}${line.path} ${line.status ?? line.error ?? '-'}${line.durationMs !== undefined ? ` ${line.durationMs}ms` : ''}`;
+  if (line.error || (line.status ?? 0) >= 500) logger.warn(line, summary);
+  else logger.info(line, summary);
+}
+
+function hostAndPath(url: string): { host: string; path: string } {
+  try {
+    const parsed = new URL(url);
+    return { host: parsed.host, path: parsed.pathname };
+  } catch {
+    // CONNECT targets and odd request-targets: keep the authority only, cut anything after ? or #.
+    const cut = url.split(/[?#]/, 1)[0] ?? '';
+    return /^[^/]+$/.test(cut) ? { host: cut, path: '' } : { host: '', path: cut.slice(0, 200) };
+  }
+}
