@@ -5,7 +5,7 @@
  * ever written outside single quotes, and comments contain only names this module generated.
  */
 import type { BodyView, Exchange, RawHeaders, Redacted } from '../model.js';
-import { splitMarkers } from './markers.js';
+import { splitMarkers, type Marker } from './markers.js';
 import { PlaceholderSet } from './placeholders.js';
 import { quoteLiteral, quoteWord, type WordPart } from './shell.js';
 
@@ -15,8 +15,11 @@ const SKIPPED_HEADERS = new Set([
   'trailer', 'transfer-encoding', 'upgrade', 'content-length', 'http2-settings',
 ]);
 
-/** `Basic [client_id=<id>] : [REDACTED …]` as redact.ts displays Basic credentials (§4.2). */
-const BASIC_DISPLAY = /^Basic \[client_id=(.*?)\] ?: ?(\[REDACTED [^\]]*\])(.*)$/i;
+/**
+ * Basic credentials as redact.ts displays them (§4.2): `Basic [client_id=<id>]:[REDACTED client_secret …]`,
+ * or with the username itself redacted: `Basic [[REDACTED basic_user …]]:[REDACTED client_secret …]`.
+ */
+const BASIC_DISPLAY = /^Basic \[(?:client_id=(.*?)|(\[REDACTED [^\]]*\]))\] ?: ?(\[REDACTED [^\]]*\])(.*)$/i;
 
 export function exchangeToCurl(exchange: Redacted<Exchange>): string {
   return new CurlBuilder(exchange).build();
@@ -113,16 +116,16 @@ class CurlBuilder {
   #basic(value: string): string | undefined {
     const match = BASIC_DISPLAY.exec(value);
     if (!match) return undefined;
-    const [, clientId = '', secretMarker = '', flags = ''] = match;
-    const segments = splitMarkers(secretMarker);
-    const only = segments[0];
-    if (segments.length !== 1 || !only || !('marker' in only)) return undefined;
+    const [, clientId, userMarker, secretMarker = '', flags = ''] = match;
+    const secretPart = singleMarker(secretMarker);
+    if (!secretPart) return undefined;
     if (flags.trim()) this.#notes.push('the Basic credentials carried anomaly flags; see the exchange findings');
-    const secret = this.#placeholders.variableOf(only.marker, 'basic');
+    const secret = this.#placeholders.variableOf(secretPart, 'basic');
+    const userPart = userMarker ? singleMarker(userMarker) : undefined;
     // curl -u splits at the first colon, so a client id containing one cannot go literally.
-    const user: WordPart[] = clientId && !clientId.includes(':') && !clientId.startsWith('[REDACTED')
+    const user: WordPart[] = clientId !== undefined && !clientId.includes(':') && !clientId.includes('[REDACTED')
       ? [{ literal: clientId }]
-      : [{ variable: this.#placeholders.reserve('CLIENT_ID', 'basic') }];
+      : [{ variable: userPart ? this.#placeholders.variableOf({ ...userPart, name: 'client_id' }, 'basic') : this.#placeholders.reserve('CLIENT_ID', 'basic') }];
     return `-u ${quoteWord([...user, { literal: ':' }, { variable: secret }])}`;
   }
 
@@ -135,6 +138,12 @@ class CurlBuilder {
       'literal' in segment ? segment : { variable: this.#placeholders.variableOf(segment.marker, place) },
     );
   }
+}
+
+function singleMarker(text: string): Marker | undefined {
+  const segments = splitMarkers(text);
+  const only = segments[0];
+  return segments.length === 1 && only && 'marker' in only ? only.marker : undefined;
 }
 
 function isForm(headers: RawHeaders): boolean {

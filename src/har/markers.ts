@@ -7,13 +7,16 @@
 export interface Marker {
   /** Parameter, field or header name the secret was found under (`code`, `client_secret`, `cookie:sid` …). */
   name: string;
+  /** -1 when the marker does not state it. */
   length: number;
+  /** Lower-case hex; empty when the marker does not state it. */
   fp: string;
 }
 
 export type Segment = { literal: string } | { marker: Marker };
 
-const RAW = String.raw`\[REDACTED ([^\s\]]+) len=(\d+) fp=([0-9a-fA-F]{8,64})(?: [^\]\r\n]*)?\]`;
+// len/fp are absent only on a few derived markers (`[REDACTED authorization]` for swept Basic credentials).
+const RAW = String.raw`\[REDACTED ([^\s\]]+)(?: len=(\d+))?(?: fp=([0-9a-fA-F]{8,64}))?(?: [^\]\r\n]*)?\]`;
 // The same marker after percent-encoding (URL query/fragment): spaces as %20 or +, `=` as %3D.
 const SP = '(?:%20|\\+| )';
 const EQ = '(?:%3[Dd]|=)';
@@ -28,7 +31,8 @@ export function splitMarkers(text: string): Segment[] {
     const at = match.index ?? 0;
     if (at > last) segments.push({ literal: text.slice(last, at) });
     const name = match[1] ?? safeDecode(match[4] ?? '');
-    const length = Number(match[2] ?? match[5]);
+    const lengthText = match[2] ?? match[5];
+    const length = lengthText === undefined ? -1 : Number(lengthText);
     const fp = (match[3] ?? match[6] ?? '').toLowerCase();
     segments.push({ marker: { name, length, fp } });
     last = at + match[0].length;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { exchangeToCurl } from '../../src/har/curl.js';
+import { hasMarker } from '../../src/har/markers.js';
 import type { Exchange, Redacted } from '../../src/model.js';
 import { FP, makeExchange, marker, tokenExchange } from './support.js';
 
@@ -64,8 +65,11 @@ describe('exchangeToCurl', () => {
     }));
     const argv = argvOf(command, { ACCESS_TOKEN: 'tok', COOKIE_SID: 'sess' });
     expect(argv).toEqual(['https://api.example.test/items/1', '-X', 'DELETE', '-H', 'Authorization: Bearer tok', '-H', 'Cookie: sid=sess; theme=dark', '--compressed']);
-    const hidden = exchangeToCurl(withRequest({ headers: [['Authorization', `Basic [client_id=${marker('client_id', 8, 'aaaaaaaaaaaa')}] : ${marker('secret', 9, 'bbbbbbbbbbbb')}`]] }));
+    const hidden = exchangeToCurl(withRequest({ headers: [['Authorization', `Basic [${marker('basic_user', 8, 'aaaaaaaaaaaa')}]:${marker('client_secret', 9, 'bbbbbbbbbbbb')}`]] }));
     expect(argvOf(hidden, { CLIENT_ID: 'id', CLIENT_SECRET: 'pw' })).toContain('id:pw');
+    // An older display with spaces and a shape suffix is read the same way.
+    const spaced = exchangeToCurl(withRequest({ headers: [['Authorization', `Basic [client_id=app] : ${marker('secret', 9, 'bbbbbbbbbbbb', 'alnum')}`]] }));
+    expect(argvOf(spaced, { CLIENT_SECRET: 'pw' })).toContain('app:pw');
   });
 
   it('gives distinct values distinct variables and the same value the same variable', () => {
@@ -98,6 +102,14 @@ describe('exchangeToCurl', () => {
     expect(argvOf(binary)).toEqual(['https://idp.example.test/.well-known/openid-configuration', '-X', 'PUT']);
   });
 
+  it('turns marker-shaped hostile text into a safely named placeholder', () => {
+    const command = exchangeToCurl(withRequest({ headers: [['X-A', '[REDACTED $(touch_pwned)`id` len=3 fp=abcabcabcabc]'], ['X-B', '[REDACTED PATH]']] }));
+    expect(command).toMatch(/export TOUCH_PWNED_ID=/);
+    expect(command).toMatch(/export OAUTH_PATH=/);
+    expect(argvOf(command, { TOUCH_PWNED_ID: 'v1', OAUTH_PATH: 'v2' }).slice(1)).toEqual(['-H', 'X-A: v1', '-H', 'X-B: v2']);
+    expect(existsSync(canary)).toBe(false);
+  });
+
   it('refuses a NUL byte, which no shell argument can carry', () => {
     expect(() => exchangeToCurl(withRequest({ headers: [['X', 'a\0b']] }))).toThrow(expect.objectContaining({ code: 'OAL_ERR_CURL_UNREPRESENTABLE' }));
   });
@@ -106,7 +118,9 @@ describe('exchangeToCurl', () => {
     { weight: 3, arbitrary: fc.constantFrom("'", '"', '$(touch pwned)', '`touch pwned`', '\n', '\r\n', ';', '&&', '||', '|', '\\', '$HOME', '${IFS}', "'\\''", '!', '!!', '#', '*', '~', '<(touch pwned)', '>pwned', '%', '=', '@pwned', ' ', '\t', '[REDACTED x', ']') },
     { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 12 }) },
   );
-  const hostileText = fc.array(hostile, { maxLength: 8 }).map((parts) => parts.join('')).filter((s) => !s.includes('\0') && s.isWellFormed());
+  const hostileText = fc.array(hostile, { maxLength: 8 }).map((parts) => parts.join(''))
+    // Marker-shaped text becomes a placeholder by design (tested separately); everything else must stay literal.
+    .filter((s) => !s.includes('\0') && s.isWellFormed() && !hasMarker(s));
 
   /** Many commands in one bash process (spawning one per case would take ~0.1 s each). */
   function argvsOf(commands: string[], env: Record<string, string>[]): string[][] {

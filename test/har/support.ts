@@ -1,11 +1,11 @@
 /**
  * Hand-built redacted exchanges for the HAR/curl unit tests, in the display format that
- * src/oauth/redact.ts writes (`[REDACTED name len=N fp=XXXXXXXXXXXX shape]`).
+ * src/oauth/redact.ts writes (`[REDACTED name len=N fp=XXXXXXXXXXXX]`, optionally with a shape suffix).
  */
 import type { Exchange, Finding, Redacted } from '../../src/model.js';
 
-export function marker(name: string, length: number, fp: string, shape = 'base64url'): string {
-  return `[REDACTED ${name} len=${length} fp=${fp} ${shape}]`;
+export function marker(name: string, length: number, fp: string, shape = ''): string {
+  return `[REDACTED ${name} len=${length} fp=${fp}${shape ? ` ${shape}` : ''}]`;
 }
 
 export const FP = {
@@ -89,7 +89,7 @@ export function tokenExchange(id = 'ex-2', seq = 2, extra: Overrides = {}): Reda
       headers: [
         ['Host', 'idp.example.test'],
         ['Content-Type', 'application/x-www-form-urlencoded'],
-        ['Authorization', `Basic [client_id=backend-app] : ${marker('secret', 40, FP.secret, 'alnum')}`],
+        ['Authorization', `Basic [client_id=backend-app]:${marker('client_secret', 40, FP.secret)}`],
         ['Accept', 'application/json'],
         ['Content-Length', String(text.length)],
         ['Connection', 'keep-alive'],
