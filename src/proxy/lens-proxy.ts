@@ -124,6 +124,11 @@ export class LensProxy {
     return `http://${net.isIPv6(this.host) ? `[${this.host}]` : this.host}:${this.#port}`;
   }
 
+  /** CONNECT tunnels accepted since start. */
+  get tunnelsAccepted(): number {
+    return this.#tunnels.accepted;
+  }
+
   /** Refuse one more local port (e.g. the viewer, once it listens). */
   refusePort(port: number): void {
     this.guard.addPort(port);

@@ -36,6 +36,8 @@ export interface TunnelDeps {
 export class Tunnels {
   /** Socket (TLS or plain) → what its CONNECT said; requests look themselves up by `req.socket`. */
   readonly info = new WeakMap<object, TunnelInfo>();
+  /** CONNECT tunnels accepted so far (keep-alive checks, benchmark). */
+  accepted = 0;
   #deps: TunnelDeps;
   #open = new Set<Duplex>();
 
@@ -57,6 +59,7 @@ export class Tunnels {
       return refuse(socket, 403, 'Forbidden', 'oauth-lens: refusing to tunnel to its own port\n');
     }
     this.#track(socket);
+    this.accepted++;
     const info: TunnelInfo = { target, authority, ...(clientAddress ? { clientAddress } : {}) };
     (socket as net.Socket).setTimeout?.(this.#deps.handshakeTimeoutMs ?? 30_000, () => socket.destroy());
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');

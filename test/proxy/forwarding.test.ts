@@ -1,0 +1,204 @@
+/**
+ * Bytes and framing go through unchanged while the proxy observes them: sha256 on both sides, real
+ * clients (curl, undici ProxyAgent, Python requests), HTTPS via CONNECT and plain HTTP absolute-form.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import { curl, run, startTestLens, type TestLens } from './support/lens.js';
+import {
+  createTestCa, echoHandler, sha256, startHttpUpstream, startHttpsUpstream, tmpDir, type Upstream,
+} from './support/upstream.js';
+import type { CertificateAuthority } from '../../src/proxy/ca.js';
+
+const FORM = 'grant_type=authorization_code&code=SplxlOBeZQQYbYS6WxSbIA&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&client_secret=p%40ss+w%2Ford%26%3D%25';
+const BIG = crypto.randomBytes(5 * 1024 * 1024);
+const GZ_TEXT = JSON.stringify({ access_token: 'x'.repeat(2000), token_type: 'Bearer', expires_in: 3600 });
+const GZ = zlib.gzipSync(GZ_TEXT);
+
+let testCa: CertificateAuthority;
+let upstreamCaFile: string;
+let https1: Upstream;
+let http1: Upstream;
+let lens: TestLens;
+
+beforeAll(async () => {
+  testCa = await createTestCa();
+  upstreamCaFile = path.join(tmpDir('upca'), 'ca.pem');
+  fs.writeFileSync(upstreamCaFile, testCa.certPem);
+  const handler = (req: import('node:http').IncomingMessage, body: Buffer, res: import('node:http').ServerResponse): void => {
+    if (req.url === '/gzip') {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': GZ.length });
+      return void res.end(GZ);
+    }
+    if (req.url === '/big') {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': BIG.length });
+      return void res.end(BIG);
+    }
+    if (req.url === '/chunked') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('part one;');
+      return void setTimeout(() => res.end('part two'), 10);
+    }
+    echoHandler(req, body, res);
+  };
+  https1 = await startHttpsUpstream({ ca: testCa }, handler);
+  http1 = await startHttpUpstream(handler);
+  lens = await startTestLens({ upstreamCaFiles: [upstreamCaFile] });
+});
+
+afterAll(async () => {
+  await lens?.close();
+  await https1?.close();
+  await http1?.close();
+});
+
+describe('request bodies arrive byte-identical', () => {
+  it('curl form POST with content-length over HTTPS', async () => {
+    const res = await curl(lens, `${https1.url}/token?client_id=abc`, ['--data-binary', FORM, '-H', 'Content-Type: application/x-www-form-urlencoded']);
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body.toString()).sha256).toBe(sha256(FORM));
+    const got = https1.received.find((r) => r.url === '/token?client_id=abc')!;
+    expect(got.body.toString()).toBe(FORM);
+    expect(got.rawHeaders.map((h) => h.toLowerCase())).toContain('content-length');
+    const cap = await lens.waitFor((c) => c.request.url === `${https1.url}/token?client_id=abc`);
+    expect(cap.request.body.bytes.toString()).toBe(FORM);
+    expect(cap.request.body.truncated).toBe(false);
+    expect(cap.connectTarget).toBe(`127.0.0.1:${https1.port}`);
+    expect(cap.response?.status).toBe(200);
+    expect(cap.tls?.protocol).toMatch(/^TLSv1\.[23]$/);
+    expect(cap.tls?.peerCertificate?.subject).toContain('CN=127.0.0.1');
+    expect(cap.timings.end).toBeGreaterThanOrEqual(cap.timings.start);
+  });
+
+  it('curl chunked upload over HTTPS keeps transfer-encoding and bytes', async () => {
+    const res = await curl(lens, `${https1.url}/chunked-upload`, ['--data-binary', FORM, '-H', 'Transfer-Encoding: chunked']);
+    expect(res.status).toBe(200);
+    const got = https1.received.find((r) => r.url === '/chunked-upload')!;
+    expect(sha256(got.body)).toBe(sha256(FORM));
+    expect(got.rawHeaders.map((h) => h.toLowerCase())).toContain('transfer-encoding');
+    const cap = await lens.waitFor((c) => c.request.url.endsWith('/chunked-upload'));
+    expect(cap.request.body.bytes.toString()).toBe(FORM);
+  });
+
+  it('undici ProxyAgent with a streamed (chunked) body over HTTPS', async () => {
+    const body = crypto.randomBytes(200_000);
+    const res = await request(`${https1.url}/stream-upload`, {
+      method: 'POST', dispatcher: lens.agent(),
+      body: (async function* () { for (let i = 0; i < body.length; i += 16_384) yield body.subarray(i, i + 16_384); })(),
+    });
+    const json = (await res.body.json()) as { sha256: string; length: number };
+    expect(res.statusCode).toBe(200);
+    expect(json).toMatchObject({ sha256: sha256(body), length: body.length });
+    const cap = await lens.waitFor((c) => c.request.url.endsWith('/stream-upload'));
+    expect(sha256(cap.request.body.bytes)).toBe(sha256(body));
+  });
+
+  it('plain HTTP absolute-form through the proxy (curl)', async () => {
+    const res = await curl(lens, `${http1.url}/plain-token`, ['--data-binary', FORM]);
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body.toString()).sha256).toBe(sha256(FORM));
+    const cap = await lens.waitFor((c) => c.request.url === `${http1.url}/plain-token`);
+    expect(cap.connectTarget).toBeUndefined();
+    expect(cap.request.body.bytes.toString()).toBe(FORM);
+  });
+
+  it('Python requests form POST via HTTPS_PROXY and a CA bundle', async () => {
+    const script = [
+      'import os, requests, hashlib, json',
+      's = requests.Session()',
+      `r = s.post("${https1.url}/py", data={"grant_type": "client_credentials", "client_secret": "p@ss w/ord&=%"}, timeout=10)`,
+      'print(json.dumps({"status": r.status_code, "body": r.json()}))',
+    ].join('\n');
+    const { stdout } = await run('python3', ['-c', script], {
+      env: { ...process.env, HTTPS_PROXY: lens.proxy.url, REQUESTS_CA_BUNDLE: path.join(lens.ca.paths.dir, 'ca.pem'), NO_PROXY: '' },
+    });
+    const out = JSON.parse(stdout) as { status: number; body: { sha256: string } };
+    expect(out.status).toBe(200);
+    const sent = 'grant_type=client_credentials&client_secret=p%40ss+w%2Ford%26%3D%25';
+    expect(out.body.sha256).toBe(sha256(sent));
+    const cap = await lens.waitFor((c) => c.request.url.endsWith('/py'));
+    expect(cap.request.body.bytes.toString()).toBe(sent);
+  });
+});
+
+describe('responses arrive unchanged', () => {
+  it('gzip is forwarded compressed (same bytes, same framing) and captured decoded', async () => {
+    const res = await request(`${https1.url}/gzip`, { dispatcher: lens.agent(), headers: { 'accept-encoding': 'gzip' } });
+    const raw = Buffer.from(await res.body.arrayBuffer());
+    expect(res.headers['content-encoding']).toBe('gzip');
+    expect(res.headers['content-length']).toBe(String(GZ.length));
+    expect(res.headers['transfer-encoding']).toBeUndefined();
+    expect(sha256(raw)).toBe(sha256(GZ));
+    const cap = await lens.waitFor((c) => c.request.url.endsWith('/gzip'));
+    expect(sha256(cap.response!.body.bytes)).toBe(sha256(GZ));
+    expect(cap.response!.body.decoded?.toString()).toBe(GZ_TEXT);
+    // Accept-Encoding went upstream as the client sent it (no gunzip module rewriting it).
+    const up = https1.received.find((r) => r.url === '/gzip')!;
+    const ae = up.rawHeaders.findIndex((h) => h.toLowerCase() === 'accept-encoding');
+    expect(up.rawHeaders[ae + 1]).toBe('gzip');
+  });
+
+  it('chunked responses stay chunked and complete', async () => {
+    const res = await curl(lens, `${https1.url}/chunked`);
+    expect(res.body.toString()).toBe('part one;part two');
+    expect(res.headers.toLowerCase()).toContain('transfer-encoding: chunked');
+  });
+
+  it('a 5 MiB body is forwarded intact and captured truncated at 1 MiB with its full size', async () => {
+    const res = await curl(lens, `${https1.url}/big`);
+    expect(res.status).toBe(200);
+    expect(sha256(res.body)).toBe(sha256(BIG));
+    const cap = await lens.waitFor((c) => c.request.url.endsWith('/big'));
+    expect(cap.response!.body.size).toBe(BIG.length);
+    expect(cap.response!.body.truncated).toBe(true);
+    expect(cap.response!.body.bytes.length).toBe(1024 * 1024);
+    expect(cap.response!.body.bytes.equals(BIG.subarray(0, 1024 * 1024))).toBe(true);
+  });
+
+  it('a 5 MiB upload is forwarded intact and captured truncated', async () => {
+    const res = await request(`${https1.url}/big-upload`, { method: 'POST', body: BIG, dispatcher: lens.agent() });
+    expect(((await res.body.json()) as { sha256: string }).sha256).toBe(sha256(BIG));
+    const cap = await lens.waitFor((c) => c.request.url.endsWith('/big-upload'));
+    expect(cap.request.body).toMatchObject({ size: BIG.length, truncated: true });
+  });
+});
+
+describe('keep-alive on both sides', () => {
+  it('20 sequential requests reuse one tunnel and one upstream connection', async () => {
+    const up = await startHttpsUpstream({ ca: testCa });
+    try {
+      const agent = lens.agent();
+      const tunnelsBefore = lens.proxy.tunnelsAccepted;
+      for (let i = 0; i < 20; i++) {
+        const res = await request(`${up.url}/ka${i}`, { method: 'POST', body: FORM, dispatcher: agent });
+        expect(res.statusCode).toBe(200);
+        await res.body.json();
+      }
+      expect(up.received).toHaveLength(20);
+      expect(up.connections).toBe(1);
+      // undici opens a second tunnel for its second request (seen without oauth-lens too), then reuses it.
+      expect(lens.proxy.tunnelsAccepted - tunnelsBefore).toBeLessThanOrEqual(2);
+    } finally {
+      await up.close();
+    }
+  });
+
+  it('curl --next reuses the same CONNECT tunnel', async () => {
+    const up = await startHttpsUpstream({ ca: testCa });
+    try {
+      const ca = path.join(lens.ca.paths.dir, 'ca.pem');
+      const before = lens.proxy.tunnelsAccepted;
+      const { stderr } = await run('curl', ['-sv', '--max-time', '10', '-x', lens.proxy.url, '--cacert', ca, `${up.url}/a`,
+        '--next', '-x', lens.proxy.url, '--cacert', ca, `${up.url}/b`], { encoding: 'utf8' });
+      expect(stderr).toContain('Re-using existing connection');
+      expect(lens.proxy.tunnelsAccepted - before).toBe(1);
+      expect(up.connections).toBe(1);
+    } finally {
+      await up.close();
+    }
+  });
+});
