@@ -40,6 +40,12 @@ export interface Correlation {
   authorizeLink?: 'state' | 'code' | 'pkce' | 'fallback';
   /** The authorization response (302 Location / form_post page / callback request) for this flow's code or state. */
   authorizeResponse?: AnalyzedExchange;
+  /**
+   * How this token request's code matched the code issued in `authorizeResponse`: `exact`, or the
+   * SecretRef variant that matched (`decoded`, `encoded`, `plus_as_space`, `trimmed`, `unquoted`,
+   * `as_state` = the state value was sent as code) — R18 evidence.
+   */
+  codeMatchedBy?: 'exact' | 'decoded' | 'encoded' | 'plus_as_space' | 'trimmed' | 'unquoted' | 'as_state';
   /** Callback requests (browser → app redirect_uri) carrying this flow's code or state. */
   callbacks: AnalyzedExchange[];
   /** Token exchanges presenting the same code fp, other than this one, with their position. */

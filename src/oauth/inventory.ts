@@ -1,0 +1,152 @@
+/**
+ * The secrets inventory (oauth-rules.md §4.1) and the per-exchange `SecretCollector`: it mints
+ * SecretRefs, remembers the raw values of one exchange only while that exchange is being processed,
+ * and sweeps any text for those values (in every common encoding) and for secret-shaped values.
+ */
+import type { Fingerprinter, MintOptions } from './fingerprint.js';
+import type { SecretOccurrence, SecretPlace, SecretRef } from './types.js';
+
+/** Class A: credentials and grants. */
+export const CLASS_A = new Set([
+  'client_secret', 'client_assertion', 'assertion', 'code', 'code_verifier', 'refresh_token', 'access_token', 'id_token',
+  'token', 'subject_token', 'actor_token', 'device_code', 'password', 'passwd', 'pwd', 'otp', 'mfa_token', 'pre-authorized_code',
+  'tx_code', 'logout_token', 'id_token_hint', 'login_hint_token', 'auth_req_id', 'appsecret_proof', 'secret', 'api_key',
+  'apikey', 'private_key', 'issued_token', 'registration_access_token', 'oauth_token', 'oauth_token_secret', 'session_token',
+  'client_secret_jwt', 'request', 'authorization', 'bearer', 'jwt', 'sessionid', 'session_id', 'csrf_token', 'xsrf_token',
+]);
+
+/** Class B: correlation values; show length + fp. */
+export const CLASS_B = new Set(['state', 'nonce', 'session_state', 'jti', 'request_uri', 'user_code', 'login_hint']);
+
+/** Class C names that look secret-ish but are public by design. */
+const PUBLIC = new Set([
+  'client_id', 'redirect_uri', 'scope', 'grant_type', 'response_type', 'response_mode', 'code_challenge', 'code_challenge_method',
+  'token_type', 'token_type_hint', 'expires_in', 'refresh_expires_in', 'refresh_token_expires_in', 'error', 'error_description', 'error_uri', 'iss',
+  'client_assertion_type', 'subject_token_type', 'actor_token_type', 'requested_token_type', 'issued_token_type', 'audience', 'resource',
+  'prompt', 'access_type', 'token_endpoint', 'token_endpoint_auth_method', 'token_endpoint_auth_methods_supported', 'error_codes',
+  'trace_id', 'correlation_id', 'key_ops', 'kid', 'kty', 'keys', 'use', 'alg', 'status_code', 'error_code', 'code_challenge_methods_supported',
+  'token_endpoint_auth_signing_alg_values_supported', 'authorization_endpoint', 'introspection_endpoint', 'revocation_endpoint', 'tokens',
+]);
+
+const PUBLIC_SUFFIX = /(_endpoint|_uri|_url|_supported|_type|_types|_method|_methods|_in|_hint|_at|_id|_ids)$/;
+const SECRETISH = /token|secret|key|code|pass|assertion|session|auth|credential|sig/i;
+const JWK_PRIVATE = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']);
+
+export type SecretClass = 'A' | 'B';
+
+/** Whether a parameter/field name holds a secret: by inventory, or by secret-ish name with a high-entropy value. */
+export function secretClass(name: string, value: string, inJwk = false): SecretClass | undefined {
+  const n = name.toLowerCase();
+  if (CLASS_A.has(n)) return 'A';
+  if (CLASS_B.has(n)) return 'B';
+  if (inJwk && JWK_PRIVATE.has(n)) return 'A';
+  if (PUBLIC.has(n) || PUBLIC_SUFFIX.test(n)) return undefined;
+  if (SECRETISH.test(n) && highEntropy(value) && !/^https?:\/\/[^?#]*$/.test(value)) return 'A';
+  return undefined;
+}
+
+/** ≥ 20 characters with enough variety to be a generated secret. */
+export function highEntropy(value: string): boolean {
+  if (value.length < 20 || /\s/.test(value)) return false;
+  const counts = new Map<string, number>();
+  for (const ch of value) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  let h = 0;
+  for (const c of counts.values()) {
+    const p = c / value.length;
+    h -= p * Math.log2(p);
+  }
+  return h >= 3;
+}
+
+/** Secret-shaped values recognised anywhere (§4.1 value-shape detectors). */
+const SHAPES: Array<{ label: string; re: RegExp }> = [
+  { label: 'jwt', re: /eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*/g },
+  { label: 'github_token', re: /\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})/g },
+  { label: 'slack_token', re: /\bxox(?:[abpers]|e\.xox[bp])-[A-Za-z0-9-]{8,}/g },
+  { label: 'google_token', re: /\bya29\.[A-Za-z0-9_-]{16,}|(?<![\w/])1\/\/[A-Za-z0-9_-]{16,}|(?<![\w/])4\/0[A-Za-z0-9_-]{16,}/g },
+  { label: 'aws_key', re: /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g },
+  { label: 'stripe_key', re: /\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}/g },
+];
+
+export function hasSecretShape(value: string): boolean {
+  return SHAPES.some(({ re }) => {
+    re.lastIndex = 0;
+    return re.test(value);
+  });
+}
+
+interface Known {
+  marker: string;
+  variants: string[];
+}
+
+/** Per-exchange collector. Discard it once the exchange is redacted. */
+export class SecretCollector {
+  readonly occurrences: SecretOccurrence[] = [];
+  #fp: Fingerprinter;
+  #known = new Map<string, Known>();
+  #sorted: Known[] | undefined;
+  #registry: MintOptions['registry'];
+  #seen = new Set<string>();
+
+  constructor(fingerprinter: Fingerprinter, registry?: MintOptions['registry']) {
+    this.#fp = fingerprinter;
+    this.#registry = registry;
+  }
+
+  fp(kind: string, value: string): string {
+    return this.#fp.fp(kind, value);
+  }
+
+  /** Mints a SecretRef, remembers the raw value for sweeping, and records where it was seen. */
+  mint(kind: string, name: string, value: string, place?: SecretPlace, options: MintOptions = {}): SecretRef {
+    const ref = this.#fp.mint(kind, name, value, kind === 'client_secret' ? { ...options, registry: this.#registry } : options);
+    this.remember(value, ref.display);
+    if (place) {
+      const key = `${place}\0${name}\0${ref.fp}`;
+      if (!this.#seen.has(key)) {
+        this.#seen.add(key);
+        this.occurrences.push({ place, name, ref });
+      }
+    }
+    return ref;
+  }
+
+  /** Adds a raw value (≥ 6 chars) and its encodings to the sweep list. */
+  remember(value: string, marker: string): void {
+    if (value.length < 6 || this.#known.has(value)) return;
+    const variants = new Set<string>([value]);
+    const add = (v: string) => {
+      if (v.length >= 6) variants.add(v);
+    };
+    add(encodeURIComponent(value));
+    add(new URLSearchParams({ v: value }).toString().slice(2));
+    add(JSON.stringify(value).slice(1, -1));
+    add(Buffer.from(value, 'utf8').toString('base64').replace(/=+$/, ''));
+    add(Buffer.from(value, 'utf8').toString('base64url'));
+    add(encodeURIComponent(encodeURIComponent(value)));
+    const trimmed = value.trim();
+    if (trimmed !== value) add(trimmed);
+    this.#known.set(value, { marker, variants: [...variants].sort((a, b) => b.length - a.length) });
+    this.#sorted = undefined;
+  }
+
+  /** Replaces every remembered secret (any encoding) and every secret-shaped value in `text`. */
+  sweep(text: string, name = 'value'): string {
+    if (!text) return text;
+    let out = text;
+    if (this.#known.size) {
+      this.#sorted ??= [...this.#known.values()].sort((a, b) => (b.variants[0]?.length ?? 0) - (a.variants[0]?.length ?? 0));
+      for (const known of this.#sorted) {
+        for (const v of known.variants) if (out.includes(v)) out = out.split(v).join(known.marker);
+      }
+    }
+    for (const { label, re } of SHAPES) {
+      re.lastIndex = 0;
+      if (!re.test(out)) continue;
+      re.lastIndex = 0;
+      out = out.replace(re, (match) => this.mint(`shape:${label}`, name === 'value' ? label : name, match).display);
+    }
+    return out;
+  }
+}
