@@ -7,12 +7,8 @@
 import type { Exchange, ExchangeKind, Finding, Redacted, Severity, TransportError } from '../model.js';
 import type { Alert } from '../store/store.js';
 
-export interface WireFinding {
-  code: string;
-  severity: Severity;
-  title: string;
-  primary: boolean;
-}
+/** A finding as lists show it: everything but the exchange ids (the summary says which exchange). */
+export type WireFinding = Omit<Finding, 'exchangeIds'>;
 
 export interface WireSummary {
   id: string;
@@ -119,7 +115,8 @@ function buildSummary(exchange: Exchange): WireSummary {
 }
 
 function toWireFinding(finding: Finding): WireFinding {
-  return { code: finding.code, severity: finding.severity, title: finding.title, primary: finding.primary };
+  const { exchangeIds: _ids, ...rest } = finding;
+  return rest;
 }
 
 function splitUrl(raw: string): { host: string; path: string } {
