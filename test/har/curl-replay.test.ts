@@ -102,9 +102,10 @@ describe('copy as curl against the real IdP', () => {
     expect(again.stderr).toBe('');
     expect(again).toMatchObject({ status: original.status, body: original.body });
 
-    // The placeholders matter: without the secret the server refuses the client instead.
+    // The placeholders matter: without the secret (empty Basic password) the server answers differently.
     const unset = await replay(command, { AUTH_CODE: code, CODE_VERIFIER: verifier });
-    expect(unset.body).toBe('x');
+    expect(unset.status).toBe(400);
+    expect(unset.body).toContain('client_secret must be provided');
   });
 
   it('replays a successful client_credentials request and gets an equivalent token response', async () => {
