@@ -1,25 +1,151 @@
-/** Placeholder until the pipeline lands (same public API). */
+/**
+ * The OAuth engine: capture → analyze (parse, classify, fingerprint) → redact → correlate → rules.
+ * `ingest` returns the redacted exchange plus any earlier exchanges whose findings changed, so the
+ * store re-emits them (a reused code is only visible at the second exchange). Never throws.
+ */
 import type { CapturedExchange } from '../capture/types.js';
-import type { Exchange, Redacted } from '../model.js';
-import type { LensConfig } from './config.js';
+import type { Exchange, OAuthView, Redacted } from '../model.js';
+import { analyze } from './analyze.js';
+import { EndpointBook } from './classify.js';
+import { EMPTY_CONFIG, type LensConfig } from './config.js';
+import { Fingerprinter } from './fingerprint.js';
+import { FlowTracker, type FlowLimits } from './flows.js';
+import { SecretCollector } from './inventory.js';
+import { minimalExchange, redactExchange, withOAuth } from './redact.js';
+import { ALL_RULES } from './rules/index.js';
+import type { Rule, RuleContext } from './rules/types.js';
+import { RuleRunner } from './runner.js';
+import type { AnalyzedExchange } from './types.js';
 
 export interface EngineOptions {
   fingerprintKey: Buffer;
   config?: LensConfig;
   logger?: { warn(obj: object, msg: string): void };
+  /** Rules to run (default ALL_RULES); tests inject failing rules here. */
+  rules?: readonly Rule[];
+  flowLimits?: Partial<FlowLimits>;
+}
+
+export interface EngineStats {
+  ingested: number;
+  /** Exchanges whose analysis failed and were stored in minimal form. */
+  failed: number;
+  ruleErrors: number;
+  /** Earlier exchanges re-emitted because their findings changed. */
+  updates: number;
 }
 
 export class OAuthEngine {
-  constructor(_options: EngineOptions) {}
+  readonly config: LensConfig;
+  #fingerprinter: Fingerprinter;
+  #logger: EngineOptions['logger'];
+  #book: EndpointBook;
+  #flows: FlowTracker;
+  #runner: RuleRunner;
+  #stored = new Map<string, Redacted<Exchange>>();
+  #maxStored: number;
+  #registry: Array<{ client: string; clientId: string; sha256: readonly string[] }>;
+  #stats = { ingested: 0, failed: 0, updates: 0 };
+
+  constructor(options: EngineOptions) {
+    this.config = options.config ?? EMPTY_CONFIG;
+    this.#fingerprinter = new Fingerprinter(options.fingerprintKey);
+    this.#logger = options.logger;
+    this.#book = new EndpointBook(this.config.tokenEndpoints);
+    this.#flows = new FlowTracker((issuer, base) => this.#book.metadataFor(issuer, base), options.flowLimits);
+    this.#maxStored = options.flowLimits?.maxExchanges ?? 5_000;
+    this.#runner = new RuleRunner(options.rules ?? ALL_RULES, this.#logger);
+    this.#registry = this.config.clients
+      .filter((c) => c.secretSha256?.length)
+      .map((c) => ({ client: c.name, clientId: c.clientId, sha256: c.secretSha256 ?? [] }));
+  }
+
+  get stats(): EngineStats {
+    return { ...this.#stats, ruleErrors: this.#runner.errorCount };
+  }
 
   /** Runs the whole pipeline on one captured exchange. Never throws. */
   ingest(captured: CapturedExchange, seq: number): { exchange: Redacted<Exchange>; updated: Redacted<Exchange>[] } {
-    const empty = { size: 0, truncated: false };
-    const exchange = {
-      id: captured.id, seq, timings: captured.timings,
-      request: { method: captured.request.method, url: '', httpVersion: captured.request.httpVersion, headers: [], body: empty },
-      oauth: { kind: 'other', findings: [] },
-    } as unknown as Redacted<Exchange>;
-    return { exchange, updated: [] };
+    this.#stats.ingested++;
+    const collector = new SecretCollector(this.#fingerprinter, this.#registry);
+    let facts: AnalyzedExchange;
+    let exchange: Redacted<Exchange>;
+    try {
+      const analysis = analyze(captured, seq, collector, { book: this.#book, fingerprinter: this.#fingerprinter });
+      facts = analysis.facts;
+      if (facts.discovery) this.#book.learn(facts.discovery);
+      const placeholder: OAuthView = { kind: facts.kind, findings: [] };
+      exchange = redactExchange({
+        captured, seq, requestBody: analysis.requestBody,
+        ...(analysis.responseBody ? { responseBody: analysis.responseBody } : {}),
+        oauth: placeholder,
+      }, collector);
+      facts.request.headers = exchange.request.headers;
+      if (facts.response && exchange.response) facts.response.headers = exchange.response.headers;
+      facts.secrets = [...collector.occurrences];
+    } catch (err) {
+      this.#stats.failed++;
+      this.#logger?.warn({ code: 'OAL_ERR_ENGINE', exchangeId: captured.id, error: err instanceof Error ? err.name : typeof err }, 'analysis failed; exchange stored without headers or bodies');
+      try {
+        return { exchange: minimalExchange(captured, seq, collector), updated: [] };
+      } catch {
+        return { exchange: minimalExchange({ ...captured, request: { ...captured.request, url: '' } }, seq, new SecretCollector(this.#fingerprinter)), updated: [] };
+      }
+    }
+    try {
+      const flowId = this.#flows.add(facts);
+      const findings = this.#runner.run(facts, this.#context(facts, facts.at), flowId);
+      exchange = withOAuth(exchange, this.#view(facts, flowId, findings));
+      this.#remember(exchange);
+      return { exchange, updated: this.#reevaluate(facts) };
+    } catch (err) {
+      this.#logger?.warn({ code: 'OAL_ERR_CORRELATE', exchangeId: captured.id, error: err instanceof Error ? err.name : typeof err }, 'correlation failed; exchange stored without findings');
+      return { exchange, updated: [] };
+    }
+  }
+
+  #context(ex: AnalyzedExchange, now: number): RuleContext {
+    return { now, config: this.config, thresholds: this.config.thresholds, correlation: this.#flows.correlation(ex, this.config.thresholds) };
+  }
+
+  #view(facts: AnalyzedExchange, flowId: string | undefined, findings: OAuthView['findings']): OAuthView {
+    return {
+      kind: facts.kind,
+      ...(facts.grantType !== undefined ? { grantType: facts.grantType } : {}),
+      ...(flowId ? { flowId } : {}),
+      ...(facts.clientId ?? facts.authorize?.clientId ? { clientId: facts.clientId ?? facts.authorize?.clientId } : {}),
+      ...(facts.provider ?? facts.issuer ? { provider: facts.provider ?? facts.issuer } : {}),
+      ...(facts.providerError ? { providerError: { ...facts.providerError } } : {}),
+      ...(facts.jwts.length ? { jwts: facts.jwts } : {}),
+      findings,
+    };
+  }
+
+  #remember(exchange: Redacted<Exchange>): void {
+    this.#stored.delete(exchange.id);
+    this.#stored.set(exchange.id, exchange);
+    while (this.#stored.size > this.#maxStored) {
+      const first = this.#stored.keys().next();
+      if (first.done) break;
+      this.#stored.delete(first.value);
+    }
+  }
+
+  /** Re-runs rules on earlier related exchanges; returns those whose oauth view changed. */
+  #reevaluate(latest: AnalyzedExchange): Redacted<Exchange>[] {
+    const updated: Redacted<Exchange>[] = [];
+    for (const prev of this.#flows.affectedBy(latest, this.config.thresholds)) {
+      const stored = this.#stored.get(prev.id);
+      if (!stored) continue;
+      const flowId = this.#flows.flowOf(prev.id);
+      const findings = this.#runner.run(prev, this.#context(prev, latest.at), flowId);
+      const view = this.#view(prev, flowId, findings);
+      if (JSON.stringify(view) === JSON.stringify(stored.oauth)) continue;
+      const next = withOAuth(stored, view);
+      this.#remember(next);
+      updated.push(next);
+      this.#stats.updates++;
+    }
+    return updated;
   }
 }

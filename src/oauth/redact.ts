@@ -89,7 +89,7 @@ function redactAuthorization(name: string, value: string, c: SecretCollector, pl
     if (basic.hasColon && basic.user !== undefined && basic.pass !== undefined && basic.rawUser !== undefined) {
       const secret = c.mint('client_secret', 'client_secret', basic.pass, place);
       if (basic.rawPass !== undefined) c.remember(basic.rawPass, secret.display);
-      const idLike = /^[\x21-\x7e]{1,200}$/.test(basic.user) && !secretClass('client_secret', basic.user);
+      const idLike = /^[\x21-\x7e]{1,200}$/.test(basic.user); // the username is the client_id (Class C)
       const user = idLike ? `client_id=${c.sweep(basic.user)}` : c.mint('basic_user', 'basic_user', basic.user, place).display;
       return `${scheme} [${user}]:${secret.display}`;
     }
@@ -293,3 +293,21 @@ export function withOAuth(exchange: Redacted<Exchange>, oauth: OAuthView): Redac
 }
 
 export { headerValue };
+
+/** The safe fallback when analysis failed: no headers, no bodies, no query or fragment. */
+export function minimalExchange(captured: CapturedExchange, seq: number, c: SecretCollector): Redacted<Exchange> {
+  const url = captured.request.url.split(/[?#]/)[0] ?? '';
+  const empty = (size: number, truncated: boolean): BodyView => ({ size, truncated });
+  const exchange: Exchange = {
+    id: captured.id,
+    seq,
+    timings: { ...captured.timings },
+    request: { method: captured.request.method.slice(0, 20), url: c.sweep(url), httpVersion: captured.request.httpVersion, headers: [], body: empty(captured.request.body.size, captured.request.body.truncated) },
+    ...(captured.response ? {
+      response: { status: captured.response.status, statusText: '', httpVersion: captured.response.httpVersion, headers: [], body: empty(captured.response.body.size, captured.response.body.truncated) },
+    } : {}),
+    ...(captured.error ? { error: { code: captured.error.code, message: 'transport error (details withheld: analysis failed)' } } : {}),
+    oauth: { kind: 'other', findings: [] },
+  };
+  return exchange as Redacted<Exchange>;
+}

@@ -1,0 +1,338 @@
+/**
+ * Correlation (oauth-rules.md §0.2, §0.5, §4.5): an explicit, bounded state of recent analysed
+ * exchanges with indexes by state fp, code fp, PKCE challenge, refresh-token fp, access-token fp,
+ * host, client and secret fp. Assigns flow ids and answers "what is related to this exchange".
+ * Keys are fingerprints only; no secret is held.
+ */
+import type { Thresholds } from './config.js';
+import type { Correlation } from './rules/types.js';
+import type { AnalyzedExchange, DiscoveryMetadata, SecretRef } from './types.js';
+
+export interface FlowLimits {
+  /** Most exchanges remembered for correlation. */
+  maxExchanges: number;
+  /** Most ids kept per index key. */
+  maxPerKey: number;
+}
+
+export const DEFAULT_FLOW_LIMITS: FlowLimits = { maxExchanges: 5_000, maxPerKey: 50 };
+
+interface Entry {
+  ex: AnalyzedExchange;
+  flowId?: string;
+}
+
+/** Map of key → ids (oldest first), bounded in keys and ids per key. */
+class Index {
+  #map = new Map<string, string[]>();
+  constructor(readonly maxKeys: number, readonly maxPerKey: number) {}
+  add(key: string | undefined, id: string): void {
+    if (!key) return;
+    const list = this.#map.get(key) ?? [];
+    if (!list.includes(id)) list.push(id);
+    if (list.length > this.maxPerKey) list.shift();
+    this.#map.delete(key);
+    this.#map.set(key, list);
+    if (this.#map.size > this.maxKeys) {
+      const first = this.#map.keys().next();
+      if (!first.done) this.#map.delete(first.value);
+    }
+  }
+  get(key: string | undefined): readonly string[] {
+    return key ? this.#map.get(key) ?? [] : [];
+  }
+}
+
+const CODE_VARIANTS = ['decoded', 'encoded', 'plus_as_space', 'trimmed', 'unquoted', 'as_state'] as const;
+
+export class FlowTracker {
+  #entries = new Map<string, Entry>();
+  #limits: FlowLimits;
+  #byState: Index;
+  #authzRespByState: Index;
+  #byCode: Index; // authorize responses / callbacks that carried a code
+  #tokenByCode: Index;
+  #byChallenge: Index;
+  #byPlain: Index;
+  #rtIssued: Index;
+  #rtUsed: Index;
+  #atIssued: Index;
+  #byHost: Index;
+  #byClient: Index;
+  #authzByClient: Index;
+  #deviceCode: Index;
+  #byFlow: Index;
+  #secretFirst = new Map<string, { exchangeId: string; host: string; issuer: string; at: number }>();
+  #metadata: (issuer: string, base: string) => DiscoveryMetadata | undefined;
+
+  constructor(metadata: (issuer: string, base: string) => DiscoveryMetadata | undefined, limits: Partial<FlowLimits> = {}) {
+    this.#limits = { ...DEFAULT_FLOW_LIMITS, ...limits };
+    const keys = this.#limits.maxExchanges;
+    const per = this.#limits.maxPerKey;
+    this.#byState = new Index(keys, per);
+    this.#authzRespByState = new Index(keys, per);
+    this.#byCode = new Index(keys, per);
+    this.#tokenByCode = new Index(keys, per);
+    this.#byChallenge = new Index(keys, per);
+    this.#byPlain = new Index(keys, per);
+    this.#rtIssued = new Index(keys, per);
+    this.#rtUsed = new Index(keys, per);
+    this.#atIssued = new Index(keys, per);
+    this.#byHost = new Index(1_000, 500);
+    this.#byClient = new Index(1_000, 500);
+    this.#authzByClient = new Index(1_000, per);
+    this.#deviceCode = new Index(keys, per);
+    this.#byFlow = new Index(keys, per);
+    this.#metadata = metadata;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get(id: string): AnalyzedExchange | undefined {
+    return this.#entries.get(id)?.ex;
+  }
+
+  flowOf(id: string): string | undefined {
+    return this.#entries.get(id)?.flowId;
+  }
+
+  #list(ids: readonly string[], exclude?: string): AnalyzedExchange[] {
+    const out: AnalyzedExchange[] = [];
+    for (const id of ids) {
+      if (id === exclude) continue;
+      const e = this.#entries.get(id);
+      if (e) out.push(e.ex);
+    }
+    return out.sort((a, b) => a.seq - b.seq);
+  }
+
+  /** Adds an exchange, indexes it and assigns its flow id. */
+  add(ex: AnalyzedExchange): string | undefined {
+    const flowId = this.#assignFlow(ex);
+    this.#entries.set(ex.id, { ex, ...(flowId ? { flowId } : {}) });
+    this.#index(ex);
+    this.#byFlow.add(flowId, ex.id);
+    while (this.#entries.size > this.#limits.maxExchanges) {
+      const first = this.#entries.keys().next();
+      if (first.done) break;
+      this.#entries.delete(first.value);
+    }
+    return flowId;
+  }
+
+  #index(ex: AnalyzedExchange): void {
+    const id = ex.id;
+    this.#byHost.add(ex.request.url.host, id);
+    if (ex.kind === 'authorize') {
+      this.#byState.add(ex.authorize?.state?.fp, id);
+      this.#byChallenge.add(ex.pkce.codeChallenge, id);
+      this.#byPlain.add(ex.pkce.challengePlainFp, id);
+      this.#authzByClient.add(ex.authorize?.clientId, id);
+    }
+    const resp = ex.authorizeResponse;
+    if (resp) {
+      this.#authzRespByState.add(resp.state?.fp, id);
+      this.#byCode.add(resp.code?.fp, id);
+    }
+    if (ex.kind === 'token') {
+      this.#tokenByCode.add(ex.code?.fp, id);
+      this.#rtUsed.add(ex.refreshToken?.fp, id);
+      this.#deviceCode.add(ex.deviceCode?.fp, id);
+      this.#byClient.add(ex.clientId, id);
+    }
+    const tr = ex.tokenResponse;
+    if (tr) {
+      this.#rtIssued.add(tr.refreshToken?.ref.fp, id);
+      this.#atIssued.add(tr.accessToken?.ref.fp, id);
+    }
+    const secret = ex.clientAuth.clientSecret ?? ex.clientAuth.basic?.secret;
+    if (secret && secret.length > 0 && !this.#secretFirst.has(secret.fp)) {
+      this.#secretFirst.set(secret.fp, { exchangeId: id, host: ex.request.url.host, issuer: ex.issuer, at: ex.at });
+      if (this.#secretFirst.size > 1_000) {
+        const first = this.#secretFirst.keys().next();
+        if (!first.done) this.#secretFirst.delete(first.value);
+      }
+    }
+  }
+
+  #flowOfFirst(ids: readonly string[]): string | undefined {
+    for (const id of ids) {
+      const f = this.#entries.get(id)?.flowId;
+      if (f) return f;
+    }
+    return undefined;
+  }
+
+  #assignFlow(ex: AnalyzedExchange): string | undefined {
+    const fresh = `flow-${ex.seq}`;
+    switch (ex.kind) {
+      case 'authorize':
+        return this.#flowOfFirst(this.#byState.get(ex.authorize?.state?.fp)) ?? fresh;
+      case 'authorize_response': {
+        const resp = ex.authorizeResponse;
+        return this.#flowOfFirst(this.#byState.get(resp?.state?.fp))
+          ?? this.#flowOfFirst(this.#byCode.get(resp?.code?.fp))
+          ?? this.#flowOfFirst(this.#authzRespByState.get(resp?.state?.fp)) ?? fresh;
+      }
+      case 'token': {
+        const link = this.#codeLink(ex);
+        if (link) return this.#entries.get(link.response.id)?.flowId ?? fresh;
+        const pk = this.#pkceMatches(ex)[0];
+        if (pk) return this.#entries.get(pk.id)?.flowId ?? fresh;
+        return this.#flowOfFirst(this.#tokenByCode.get(ex.code?.fp))
+          ?? this.#flowOfFirst(this.#rtIssued.get(ex.refreshToken?.fp))
+          ?? this.#flowOfFirst(this.#rtUsed.get(ex.refreshToken?.fp))
+          ?? this.#flowOfFirst(this.#deviceCode.get(ex.deviceCode?.fp))
+          ?? fresh;
+      }
+      case 'userinfo':
+      case 'other':
+        return ex.request.bearer ? this.#flowOfFirst(this.#atIssued.get(ex.request.bearer.fp)) : undefined;
+      default:
+        return undefined;
+    }
+  }
+
+  /** The authorization response whose code equals this token request's code, exactly or after one transform. */
+  #codeLink(ex: AnalyzedExchange): { response: AnalyzedExchange; by: NonNullable<Correlation['codeMatchedBy']> } | undefined {
+    const code = ex.code;
+    if (!code) return undefined;
+    const exact = this.#list(this.#byCode.get(code.fp), ex.id).filter((r) => r.seq < ex.seq);
+    if (exact[0]) return { response: exact[0], by: 'exact' };
+    for (const variant of CODE_VARIANTS) {
+      const fp = code.variants?.[variant];
+      if (!fp) continue;
+      const index = variant === 'as_state' ? this.#authzRespByState : this.#byCode;
+      const hit = this.#list(index.get(fp), ex.id).filter((r) => r.seq < ex.seq)[0];
+      if (hit) return { response: hit, by: variant };
+    }
+    return undefined;
+  }
+
+  #pkceMatches(ex: AnalyzedExchange): AnalyzedExchange[] {
+    const ids = [...this.#byChallenge.get(ex.pkce.verifierS256), ...this.#byPlain.get(ex.pkce.verifierPlainFp)];
+    return ex.pkce.verifierS256 || ex.pkce.verifierPlainFp ? this.#list([...new Set(ids)], ex.id).filter((a) => a.seq < ex.seq) : [];
+  }
+
+  /** The correlation view rules get for `ex`, relative to everything currently known. */
+  correlation(ex: AnalyzedExchange, t: Thresholds): Correlation {
+    const before = (list: AnalyzedExchange[]) => list.filter((x) => x.seq < ex.seq);
+    const after = (list: AnalyzedExchange[]) => list.filter((x) => x.seq > ex.seq);
+    const c: Correlation = {
+      callbacks: [], sameCodeEarlier: [], sameCodeLater: [], sameRefreshEarlier: [], sameRefreshLater: [],
+      pkceMatches: [], recentAuthorizes: [], sameHostEarlier: [], sameHostLater: [], sameClientEarlier: [],
+    };
+    const flowId = this.flowOf(ex.id);
+    if (flowId) c.flowId = flowId;
+
+    let authorize: AnalyzedExchange | undefined;
+    let authorizeResponse: AnalyzedExchange | undefined;
+    const authzByState = (state: SecretRef | undefined) => before(this.#list(this.#byState.get(state?.fp), ex.id)).at(-1);
+
+    if (ex.kind === 'authorize') {
+      const responses = after(this.#list(this.#authzRespByState.get(ex.authorize?.state?.fp), ex.id));
+      if (ex.authorizeResponse) {
+        authorizeResponse = ex;
+        c.callbacks = after(this.#list(this.#byCode.get(ex.authorizeResponse.code?.fp), ex.id)).filter((r) => r.authorizeResponse?.via.startsWith('callback'));
+      } else {
+        authorizeResponse = responses.find((r) => !r.authorizeResponse?.via.startsWith('callback')) ?? responses[0];
+      }
+      c.callbacks = [...new Set([...c.callbacks, ...responses.filter((r) => r.authorizeResponse?.via.startsWith('callback'))])];
+    } else if (ex.kind === 'authorize_response') {
+      const resp = ex.authorizeResponse;
+      authorize = authzByState(resp?.state);
+      if (authorize) c.authorizeLink = 'state';
+      const sameCode = this.#list(this.#byCode.get(resp?.code?.fp), ex.id);
+      if (!authorize && resp?.code) {
+        const earlierResp = before(sameCode).find((r) => r.authorizeResponse?.state);
+        authorize = earlierResp ? authzByState(earlierResp.authorizeResponse?.state) : undefined;
+        if (authorize) c.authorizeLink = 'code';
+      }
+      authorizeResponse = before(sameCode)[0] ?? ex;
+      c.callbacks = [...this.#list(this.#authzRespByState.get(resp?.state?.fp), ex.id), ...sameCode]
+        .filter((r, i, all) => all.indexOf(r) === i && r.authorizeResponse?.via.startsWith('callback'));
+      if (ex.authorizeResponse?.via.startsWith('callback')) c.callbacks = [...c.callbacks, ex].sort((a, b) => a.seq - b.seq);
+      const tokens = this.#list(this.#tokenByCode.get(resp?.code?.fp), ex.id);
+      c.sameCodeLater = after(tokens);
+      c.sameCodeEarlier = before(tokens);
+    } else if (ex.kind === 'token') {
+      const link = this.#codeLink(ex);
+      if (link) {
+        // Prefer the AS-side response (Location / form_post) over the callback request.
+        const all = this.#list(this.#byCode.get(link.response.authorizeResponse?.code?.fp), ex.id).filter((r) => r.seq < ex.seq);
+        authorizeResponse = all.find((r) => !r.authorizeResponse?.via.startsWith('callback')) ?? link.response;
+        c.codeMatchedBy = link.by;
+        c.callbacks = all.filter((r) => r.authorizeResponse?.via.startsWith('callback'));
+        const state = all.map((r) => r.authorizeResponse?.state).find(Boolean);
+        authorize = all.find((r) => r.kind === 'authorize') ?? authzByState(state);
+        if (authorize) c.authorizeLink = 'code';
+      }
+      c.pkceMatches = this.#pkceMatches(ex);
+      if (!authorize && c.pkceMatches.length) {
+        authorize = c.pkceMatches.at(-1);
+        c.authorizeLink = 'pkce';
+      }
+      if (!authorize && ex.grantType === 'authorization_code' && ex.clientId) {
+        authorize = before(this.#list(this.#authzByClient.get(ex.clientId), ex.id)).filter((a) => ex.at - a.at <= t.authorizeWindowMs).at(-1);
+        if (authorize) c.authorizeLink = 'fallback';
+      }
+      const sameCode = this.#list(this.#tokenByCode.get(ex.code?.fp), ex.id);
+      c.sameCodeEarlier = before(sameCode);
+      c.sameCodeLater = after(sameCode);
+      const sameRt = this.#list(this.#rtUsed.get(ex.refreshToken?.fp), ex.id);
+      c.sameRefreshEarlier = before(sameRt);
+      c.sameRefreshLater = after(sameRt);
+      const issued = before(this.#list(this.#rtIssued.get(ex.refreshToken?.fp), ex.id));
+      if (issued.length) c.refreshIssuedBy = issued.at(-1);
+      const rotated = sameRt.find((x) => {
+        const newRt = x.tokenResponse?.refreshToken?.ref.fp;
+        return newRt !== undefined && newRt !== ex.refreshToken?.fp;
+      });
+      if (rotated) c.refreshRotatedBy = rotated;
+      const clientWindow = Math.max(t.retryStorm.windowMs, 3_600_000);
+      c.sameClientEarlier = ex.clientId ? before(this.#list(this.#byClient.get(ex.clientId), ex.id)).filter((x) => ex.at - x.at <= clientWindow) : [];
+    }
+    if (authorize) c.authorize = authorize;
+    if (authorizeResponse) c.authorizeResponse = authorizeResponse;
+
+    const clientId = ex.clientId ?? ex.authorize?.clientId ?? authorize?.authorize?.clientId;
+    const authzWindow = (a: AnalyzedExchange) => a.seq < ex.seq && ex.at - a.at <= t.authorizeWindowMs;
+    c.recentAuthorizes = clientId ? this.#list(this.#authzByClient.get(clientId), ex.id).filter(authzWindow) : [];
+
+    const hostWindow = Math.max(t.retryStorm.windowMs, t.outage.windowMs);
+    const laterWindow = Math.max(t.redirectFollowMs, t.retryStorm.windowMs);
+    const sameHost = this.#list(this.#byHost.get(ex.request.url.host), ex.id);
+    c.sameHostEarlier = sameHost.filter((x) => x.seq < ex.seq && ex.at - x.at <= hostWindow);
+    c.sameHostLater = sameHost.filter((x) => x.seq > ex.seq && x.at - ex.at <= laterWindow);
+
+    const discovery = this.#metadata(ex.issuer, ex.request.url.base);
+    if (discovery) c.discovery = discovery;
+    const secret = ex.clientAuth.clientSecret ?? ex.clientAuth.basic?.secret;
+    const first = secret ? this.#secretFirst.get(secret.fp) : undefined;
+    if (first && first.exchangeId !== ex.id) c.secretFirstSeen = first;
+    return c;
+  }
+
+  /** Earlier exchanges whose findings may change because `ex` arrived (bounded). */
+  affectedBy(ex: AnalyzedExchange, t: Thresholds, max = 25): AnalyzedExchange[] {
+    const out = new Map<string, AnalyzedExchange>();
+    const flowId = this.flowOf(ex.id);
+    const push = (list: Iterable<AnalyzedExchange>) => {
+      for (const x of list) if (x.seq < ex.seq && !out.has(x.id)) out.set(x.id, x);
+    };
+    const c = this.correlation(ex, t);
+    push([c.authorize, c.authorizeResponse].filter((x): x is AnalyzedExchange => !!x));
+    push(c.callbacks);
+    push(c.sameCodeEarlier);
+    push(c.sameRefreshEarlier);
+    if (c.refreshIssuedBy) push([c.refreshIssuedBy]);
+    // Same-host exchanges within the redirect-follow window (R40 follow-up, R47 Retry-After ignored).
+    push(c.sameHostEarlier.filter((x) => ex.at - x.at <= Math.max(t.redirectFollowMs, 60_000)).slice(-5));
+    if (flowId) {
+      push(this.#list(this.#byFlow.get(flowId), ex.id).slice(-10));
+    }
+    return [...out.values()].sort((a, b) => b.seq - a.seq).slice(0, max).sort((a, b) => a.seq - b.seq);
+  }
+}
