@@ -5,7 +5,7 @@
 import type { BodyView, DecodedJwt, Finding, RawHeaders } from '../../model.js';
 import type { WireExchange, WireSummary } from '../../server/wire.js';
 import { h } from './dom.js';
-import { bytes, duration, prettyJson } from './format.js';
+import { bytes, duration, prettyJson, queryParams, readable } from './format.js';
 import { kindBadge, severityBadge, statusCell } from './list-view.js';
 
 export interface DetailActions {
@@ -33,7 +33,7 @@ export function renderDetail(exchange: WireExchange, flow: WireSummary[], action
     exchange.error ? section('Transport error', h('div', { class: 'finding sev-border-error' }, h('strong', {}, exchange.error.code), ' ', exchange.error.message, exchange.error.nodeCode ? h('span', { class: 'muted' }, ` (${exchange.error.nodeCode})`) : null)) : null,
     oauth.providerError ? section('Provider error', h('pre', { class: 'code' }, prettyJson(oauth.providerError))) : null,
     s.flowId && flow.length > 1 ? section(`Flow timeline · ${flow.length} exchanges`, timeline(flow, exchange.id, actions)) : null,
-    section('Request', headersTable(exchange.request.headers), bodyView(exchange.request.body, 'request')),
+    section('Request', queryView(exchange.request.url), headersTable(exchange.request.headers), bodyView(exchange.request.body, 'request')),
     exchange.response
       ? section(`Response ${exchange.response.status} ${exchange.response.statusText}`, headersTable(exchange.response.headers), bodyView(exchange.response.body, 'response'))
       : null,
@@ -76,13 +76,19 @@ function timeline(flow: WireSummary[], currentId: string, actions: DetailActions
   return h('ol', { class: 'timeline' }, ...flow.map((item) =>
     h('li', { class: item.id === currentId ? 'current' : '', onclick: () => actions.select(item.id) },
       h('span', { class: 'tl-dt mono' }, `+${duration(item.startedAt - t0)}`),
-      kindBadge(item.kind), h('span', { class: 'c-method' }, item.method), h('span', { class: 'tl-path mono' }, item.path),
+      kindBadge(item.kind), h('span', { class: 'c-method' }, item.method), h('span', { class: 'tl-path mono' }, readable(item.path)),
       statusCell(item), item.worst ? severityBadge(item.worst, `${item.findings.length}`) : null)));
+}
+
+function queryView(url: string): HTMLElement | null {
+  const params = queryParams(url);
+  if (params.length === 0) return null;
+  return h('div', { class: 'query' }, h('div', { class: 'body-head' }, h('span', { class: 'body-label' }, 'query')), kvTable(params, 'query-params'));
 }
 
 function headersTable(headers: RawHeaders): HTMLElement {
   if (headers.length === 0) return h('p', { class: 'muted' }, 'No headers');
-  return kvTable(headers, 'headers');
+  return h('div', {}, h('div', { class: 'body-head' }, h('span', { class: 'body-label' }, `headers (${headers.length})`)), kvTable(headers, 'headers'));
 }
 
 function kvTable(pairs: Array<[string, string]>, cls = 'kv'): HTMLElement {

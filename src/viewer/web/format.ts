@@ -33,3 +33,21 @@ export const KIND_LABELS: Record<string, string> = {
   token: 'token', authorize: 'authorize', authorize_response: 'callback', discovery: 'discovery', jwks: 'jwks',
   userinfo: 'userinfo', introspection: 'introspect', revocation: 'revoke', device_authorization: 'device', par: 'par', other: 'other',
 };
+
+/** Percent-decoded for reading (redaction markers in query strings become legible); raw on bad input. */
+export function readable(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return text;
+  }
+}
+
+/** Query parameters of a URL, in order with duplicates. */
+export function queryParams(url: string): Array<[string, string]> {
+  try {
+    return [...new URL(url).searchParams.entries()];
+  } catch {
+    return [];
+  }
+}

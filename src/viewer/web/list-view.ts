@@ -6,7 +6,7 @@
 import type { Severity } from '../../model.js';
 import type { WireSummary } from '../../server/wire.js';
 import { h } from './dom.js';
-import { clockTime, duration, KIND_LABELS, shortId } from './format.js';
+import { clockTime, duration, KIND_LABELS, readable, shortId } from './format.js';
 import type { Row, ViewerModel } from './model.js';
 
 export class ListView {
@@ -74,7 +74,7 @@ export class ListView {
       h('span', { class: 'c-time' }, clockTime(summary.startedAt)),
       kindBadge(summary.kind),
       h('span', { class: 'c-method' }, summary.method),
-      h('span', { class: 'c-url', title: summary.url }, h('span', { class: 'host' }, summary.host), h('span', { class: 'path' }, summary.path)),
+      h('span', { class: 'c-url', title: summary.url }, h('span', { class: 'host' }, summary.host), h('span', { class: 'path' }, readable(summary.path))),
       statusCell(summary),
       h('span', { class: 'c-dur' }, duration(summary.durationMs)),
       findingsCell(summary),
