@@ -83,8 +83,11 @@ export class AccessPolicy {
 /** Host header values we answer to: the bound address and the loopback names, each with our port. */
 function allowedHostHeaders(boundHost: string, port: number): Set<string> {
   const names = new Set([boundHost.toLowerCase(), 'localhost']);
-  if (boundHost === '127.0.0.1' || boundHost === 'localhost') names.add('127.0.0.1');
-  if (boundHost === '::1') names.add('[::1]');
+  // A wildcard bind still answers only to loopback names: other names are what rebinding looks like.
+  const wildcard = boundHost === '0.0.0.0' || boundHost === '::';
+  if (wildcard || boundHost === '127.0.0.1' || boundHost === 'localhost') names.add('127.0.0.1');
+  if (wildcard || boundHost === '::1') names.add('::1');
+  if (wildcard) names.delete(boundHost);
   const hosts = new Set<string>();
   for (const name of names) {
     const bracketed = name.includes(':') && !name.startsWith('[') ? `[${name}]` : name;

@@ -4,8 +4,14 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
 import { promisify } from 'node:util';
 import pino from 'pino';
+// @ts-expect-error plain ESM build script without type declarations
+import { buildViewer } from '../../scripts/build-viewer.mjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLens, type Lens } from '../../src/app.js';
 import { OAuthEngine } from '../../src/oauth/engine.js';
@@ -23,6 +29,7 @@ describe('proxy → engine → store → feed', () => {
   let lens: Lens;
   let admin: AdminServer;
   const store = new ExchangeStore();
+  const viewerDir = mkdtempSync(join(tmpdir(), 'oal-e2e-viewer-'));
 
   beforeAll(async () => {
     const upstreamCa = await createTestCa();
@@ -44,13 +51,15 @@ describe('proxy → engine → store → feed', () => {
         return [result.exchange, ...result.updated];
       },
     });
-    admin = await startAdminServer({ store, port: 0, token: 'e2e-token' });
+    await (buildViewer as (dir: string) => Promise<string>)(viewerDir);
+    admin = await startAdminServer({ store, port: 0, token: 'e2e-token', viewerDir });
     lens.proxy.refusePort(admin.port);
   }, 60_000);
   afterAll(async () => {
     await admin?.close();
     await lens?.close();
     await upstream?.close();
+    rmSync(viewerDir, { recursive: true, force: true });
   });
 
   it('a curl token request through the proxy shows up on the feed, redacted', async () => {
@@ -78,5 +87,29 @@ describe('proxy → engine → store → feed', () => {
     expect(JSON.parse(restText)).toMatchObject({ id: exchange.id, summary: { kind: 'token' } });
     expect(restText).not.toContain(CLIENT_SECRET);
     feed.close();
+  }, 30_000);
+
+  it('the same request appears live in the browser viewer with its redacted body', async () => {
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1440, height: 860 } });
+      await page.goto(admin.viewerUrl);
+      await page.locator('#conn.conn-live').waitFor();
+      const before = await page.locator('.row').count();
+      const body = `grant_type=refresh_token&refresh_token=${CODE}-refresh&client_id=web-app&client_secret=${CLIENT_SECRET}`;
+      await run('curl', ['-sS', '--max-time', '10', '-x', lens.proxyUrl, '--cacert', lens.caPath, `${upstream.url}/oauth/token`, '-d', body]);
+      await expect.poll(() => page.locator('.row').count(), { timeout: 10_000 }).toBe(before + 1);
+      await page.locator('.row').last().click();
+      const detail = page.locator('#detail');
+      await detail.locator('table.form').waitFor();
+      const form = await detail.locator('table.form').textContent();
+      expect(form).toContain('grant_typerefresh_token');
+      expect(form).toContain('client_secret[REDACTED client_secret');
+      expect(await page.content()).not.toContain(CLIENT_SECRET);
+      mkdirSync('test-artifacts', { recursive: true });
+      await page.screenshot({ path: 'test-artifacts/viewer-e2e.png' });
+    } finally {
+      await browser.close();
+    }
   }, 30_000);
 });
