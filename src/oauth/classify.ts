@@ -173,6 +173,9 @@ export function classify(input: ClassifyInput, book: EndpointBook): Classificati
   const known = knownEndpoint(url, method);
   if (known) return result(known.kind, 'known_provider', 0, known.issuer ?? issuerDefault);
 
+  const resp0 = input.response;
+  if (method === 'POST' && resp0?.status === 201 && isObject(respJson) && typeof respJson.request_uri === 'string') return result('par', 'shape');
+
   // Authorization request: response_type + client_id (query, or an OIDC POST form), or a PAR reference.
   const authzNames = method === 'POST' && formNames.size ? formNames : queryNames;
   if ((authzNames.has('response_type') && authzNames.has('client_id')) || (authzNames.has('request_uri') && authzNames.has('client_id') && !authzNames.has('grant_type'))) {

@@ -132,7 +132,7 @@ export class SecretCollector {
   }
 
   /** Replaces every remembered secret (any encoding) and every secret-shaped value in `text`. */
-  sweep(text: string, name = 'value'): string {
+  sweep(text: string, _name = 'value'): string {
     if (!text) return text;
     let out = text;
     if (this.#known.size) {
@@ -145,7 +145,7 @@ export class SecretCollector {
       re.lastIndex = 0;
       if (!re.test(out)) continue;
       re.lastIndex = 0;
-      out = out.replace(re, (match) => this.mint(`shape:${label}`, name === 'value' ? label : name, match).display);
+      out = out.replace(re, (match) => this.mint(`shape:${label}`, label, match).display);
     }
     return out;
   }

@@ -42,8 +42,9 @@ export interface Correlation {
   authorizeResponse?: AnalyzedExchange;
   /**
    * How this token request's code matched the code issued in `authorizeResponse`: `exact`, or the
-   * SecretRef variant that matched (`decoded`, `encoded`, `plus_as_space`, `trimmed`, `unquoted`,
-   * `as_state` = the state value was sent as code) — R18 evidence.
+   * transform that turns the code the AS received into the issued one — `decoded` (one more
+   * percent-decode: the client encoded it twice, Google `4%2F0A…`), `encoded` (the client sent it
+   * decoded), `plus_as_space`, `trimmed`, `unquoted`, `as_state` (the state value was sent as code) — R18 evidence.
    */
   codeMatchedBy?: 'exact' | 'decoded' | 'encoded' | 'plus_as_space' | 'trimmed' | 'unquoted' | 'as_state';
   /** Callback requests (browser → app redirect_uri) carrying this flow's code or state. */
