@@ -77,6 +77,9 @@ export async function startLens(options: LensOptions = {}): Promise<Lens> {
     onCapture,
     onCaptureError: (err) => logger.error({ err: errorSummary(err) }, 'capture subscriber failed'),
     onLibraryNoise: (level, text) => logger.debug({ level }, `http-mitm-proxy: ${text}`),
+    onClientTlsError: (target, code) => logger.warn(
+      { target, code }, `client TLS handshake for ${target} failed (${code}): does the client trust ${ca.paths.cert}?`,
+    ),
     onLibraryCrash: (err, origin) => logger.warn({ err: errorSummary(err), origin }, 'contained an error thrown inside http-mitm-proxy'),
   });
   if (options.insecureUpstream) logger.warn('upstream certificates are NOT verified (--insecure-upstream)');

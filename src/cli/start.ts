@@ -46,6 +46,9 @@ export function register(program: Command): void {
     .option('--insecure-upstream', 'do NOT verify upstream certificates (explicit opt-in)')
     .option('--upstream-timeout <ms>', 'upstream inactivity timeout before a 504', parsePositive)
     .action(async (flags: StartFlags) => {
+      // Handlers first: a signal during startup (CA key generation) must still exit cleanly.
+      const running: { lens?: Lens } = {};
+      stopOnSignals(running);
       const lens = await startLens({
         host: flags.host,
         port: flags.port,
@@ -57,8 +60,8 @@ export function register(program: Command): void {
       });
       // The admin server / viewer is composed here by the lead (on flags.uiPort, with flags.token ??
       // $OAUTH_LENS_TOKEN); once it listens, call lens.proxy.refusePort(itsPort).
+      running.lens = lens;
       process.stdout.write(banner(lens, flags.uiPort));
-      stopOnSignals(lens);
     });
 }
 
@@ -77,11 +80,13 @@ function banner(lens: Lens, uiPort: number): string {
   ].join('\n') + '\n';
 }
 
-function stopOnSignals(lens: Lens): void {
+function stopOnSignals(running: { lens?: Lens }): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) return;
     stopping = true;
+    const lens = running.lens;
+    if (!lens) process.exit(0);
     lens.logger.info({ signal }, 'stopping');
     // Never hang on shutdown: live upstream sockets are destroyed by close(); this is the last resort.
     setTimeout(() => process.exit(0), 3000).unref();

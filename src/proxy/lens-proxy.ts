@@ -47,6 +47,8 @@ export interface LensProxyOptions {
   /** Where the library's own console output goes (default: dropped). */
   onLibraryNoise?: LibraryNoise;
   onLibraryCrash?: CrashReporter;
+  /** A client's TLS handshake with the proxy failed (reason code only, e.g. it distrusts our CA). */
+  onClientTlsError?: (target: string, code: string) => void;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -107,6 +109,14 @@ export class LensProxy {
       guard: this.guard,
       inner: this.#inner,
       onRefused: (authority, reason, clientAddress) => this.#recordRefusal(authority, reason, clientAddress),
+      onHandshakeFailed: (info, err) => {
+        const code = (err as NodeJS.ErrnoException).code ?? 'ERR_TLS';
+        try {
+          options.onClientTlsError?.(info.authority, code);
+        } catch {
+          // reporting only
+        }
+      },
     });
   }
 

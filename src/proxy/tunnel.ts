@@ -30,6 +30,8 @@ export interface TunnelDeps {
   inner: http.Server;
   /** Called when a CONNECT is refused (aimed at oauth-lens itself, or malformed). */
   onRefused: (authority: string, reason: 'proxy_loop' | 'bad_target', clientAddress?: string) => void;
+  /** Called when the client's TLS handshake with us fails (typically: it does not trust our CA). */
+  onHandshakeFailed?: (info: TunnelInfo, err: Error) => void;
   handshakeTimeoutMs?: number;
 }
 
@@ -109,7 +111,11 @@ export class Tunnels {
     this.info.set(tlsSocket, info);
     tlsSocket.once('secure', () => (socket as net.Socket).setTimeout?.(0));
     // A failed handshake (client distrusts our CA, garbage bytes) closes both ends; nothing else to do.
-    tlsSocket.on('error', () => {
+    let secured = false;
+    tlsSocket.once('secure', () => { secured = true; });
+    tlsSocket.on('error', (err) => {
+      if (!secured) this.#deps.onHandshakeFailed?.(info, err);
+      secured = true; // report once
       tlsSocket.destroy();
       socket.destroy();
     });
