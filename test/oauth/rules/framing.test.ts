@@ -1,0 +1,205 @@
+/** §1.8 request framing (R37–R42): each rule with a realistic positive case and a near-miss negative. */
+import { describe, expect, it } from 'vitest';
+import {
+  CLIENT_ID, CLIENT_SECRET, IDP, REDIRECT_URI, T, TOKEN_URL, discoveryRequest, encodeForm, exchange, oauthError, runRules, tokenRequest,
+} from '../../support/exchanges.js';
+import { expectNoSecrets, none, only } from './families-support.js';
+
+const CODE = 'SplxlOBeZQQYbYS6WxSbIA-code-0123456789';
+const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
+const codeForm = { grant_type: 'authorization_code', code: CODE, redirect_uri: REDIRECT_URI, client_id: CLIENT_ID, client_secret: CLIENT_SECRET };
+const SECRETS = [CLIENT_SECRET, CODE, VERIFIER];
+
+describe('request.wrong_content_type (R37)', () => {
+  it('flags a JSON token request that node-oidc-provider rejects', () => {
+    const r = runRules([tokenRequest({
+      json: codeForm,
+      response: oauthError('invalid_request', 'only application/x-www-form-urlencoded content-type bodies are supported on POST /token'),
+    })]);
+    const f = only(r, 0, 'request.wrong_content_type');
+    expect(f.severity).toBe('error');
+    expect(f.title).toMatch(/JSON body/);
+    expect(f.detail).toMatch(/x-www-form-urlencoded/);
+    expect(f.evidence?.keys).toEqual(expect.arrayContaining(['grant_type', 'client_secret']));
+    expectNoSecrets(r, SECRETS);
+  });
+
+  it('downgrades to a warning when the AS (Auth0) accepted the JSON body', () => {
+    const r = runRules([tokenRequest({
+      url: 'https://tenant.eu.auth0.com/oauth/token',
+      json: { grant_type: 'client_credentials', client_id: CLIENT_ID, client_secret: CLIENT_SECRET, audience: 'https://api.example.com' },
+    })]);
+    const f = only(r, 0, 'request.wrong_content_type');
+    expect(f.severity).toBe('warning');
+    expect(f.detail).toMatch(/Auth0 accepts JSON/);
+    expectNoSecrets(r, SECRETS);
+  });
+
+  it('flags a form body without Content-Type (Cognito 405)', () => {
+    const r = runRules([tokenRequest({
+      url: 'https://myapp.auth.eu-west-1.amazoncognito.com/oauth2/token',
+      body: encodeForm(codeForm), contentType: null,
+      response: { status: 405, json: { error: 'invalid_request' } },
+    })]);
+    const f = only(r, 0, 'request.wrong_content_type');
+    expect(f.evidence?.problem).toBe('missing');
+    expect(f.detail).toMatch(/Cognito answers 405/);
+  });
+
+  it('near miss: the same parameters form-encoded are fine', () => {
+    const r = runRules([tokenRequest({ form: codeForm })]);
+    none(r, 0, 'request.wrong_content_type');
+  });
+});
+
+describe('request.params_in_query (R38)', () => {
+  it('flags client credentials sent in the URL of an empty POST', () => {
+    const url = `${TOKEN_URL}?${encodeForm({ grant_type: 'client_credentials', client_id: CLIENT_ID, client_secret: CLIENT_SECRET })}`;
+    const r = runRules([tokenRequest({ url, response: oauthError('unsupported_grant_type', 'Grant type is missing') })]);
+    const f = only(r, 0, 'request.params_in_query');
+    expect(f.severity).toBe('error');
+    expect(f.evidence?.query_params).toEqual(['grant_type', 'client_secret']);
+    expect(f.detail).toMatch(/POST body was empty/);
+    expectNoSecrets(r, SECRETS);
+  });
+
+  it('is only a warning for Facebook\'s documented GET exchange', () => {
+    const url = `https://graph.facebook.com/v19.0/oauth/access_token?${encodeForm({ client_id: '1234567890', redirect_uri: REDIRECT_URI, client_secret: CLIENT_SECRET, code: CODE })}`;
+    const r = runRules([exchange({ method: 'GET', url, response: { status: 200, json: { access_token: 'EAAGm0PX4ZCpsBAKZCZD0123456789abcdefABCDEF', token_type: 'bearer', expires_in: 5183944 } } })]);
+    expect(r.exchanges[0]!.oauth.kind).toBe('token');
+    const f = only(r, 0, 'request.params_in_query');
+    expect(f.severity).toBe('warning');
+    expectNoSecrets(r, SECRETS);
+  });
+
+  it('near miss: parameters in the body and an unrelated query parameter', () => {
+    const r = runRules([tokenRequest({ url: `${TOKEN_URL}?api-version=2`, form: codeForm })]);
+    none(r, 0, 'request.params_in_query');
+  });
+});
+
+describe('request.param_hygiene (R39)', () => {
+  it('flags a redirect_uri sent twice with different values', () => {
+    const r = runRules([tokenRequest({
+      form: [['grant_type', 'authorization_code'], ['code', CODE], ['redirect_uri', REDIRECT_URI], ['redirect_uri', `${REDIRECT_URI}/`], ['client_id', CLIENT_ID]],
+      basic: [CLIENT_ID, CLIENT_SECRET],
+      response: oauthError('invalid_request', 'redirect_uri repeated'),
+    })]);
+    const f = only(r, 0, 'request.param_hygiene');
+    expect(f.severity).toBe('error');
+    expect(f.title).toMatch(/"redirect_uri" sent 2 times with different values/);
+    expectNoSecrets(r, SECRETS);
+  });
+
+  it('warns about an empty code_verifier', () => {
+    const r = runRules([tokenRequest({ form: { ...codeForm, code_verifier: '' } })]);
+    const f = only(r, 0, 'request.param_hygiene');
+    expect(f.severity).toBe('warning');
+    expect(f.evidence?.problems).toEqual([{ kind: 'empty', name: 'code_verifier' }]);
+  });
+
+  it('flags near-miss names (redirect_url, code_verifer)', () => {
+    const r = runRules([tokenRequest({
+      form: { grant_type: 'authorization_code', code: CODE, redirect_url: REDIRECT_URI, code_verifer: VERIFIER, client_id: CLIENT_ID },
+      response: oauthError('invalid_grant', 'PKCE verification failed'),
+    })]);
+    const f = only(r, 0, 'request.param_hygiene');
+    expect(f.severity).toBe('error');
+    expect(f.detail).toContain('"redirect_url" looks like a misspelling of "redirect_uri"');
+    expect(f.detail).toContain('"code_verifer" looks like a misspelling of "code_verifier"');
+    expectNoSecrets(r, SECRETS);
+  });
+
+  it('near miss: a clean request with extension parameters (audience, resource)', () => {
+    const r = runRules([tokenRequest({ form: { grant_type: 'client_credentials', client_id: CLIENT_ID, client_secret: CLIENT_SECRET, audience: 'https://api.example.com', resource: 'https://api.example.com/' } })]);
+    none(r, 0, 'request.param_hygiene');
+  });
+});
+
+describe('request.redirected (R40)', () => {
+  const original = (status: number, location: string) => tokenRequest({
+    at: T(1), url: `${IDP}/o/token`, form: codeForm,
+    response: { status, statusText: 'Moved', headers: { Location: location } },
+  });
+
+  it('flags a 301 to the trailing-slash URL whose follow-up became a GET without body', () => {
+    const r = runRules([
+      original(301, `${IDP}/o/token/`),
+      exchange({ at: T(1.2), method: 'GET', url: `${IDP}/o/token/`, response: { status: 405, html: '<html><head><title>405 Method Not Allowed</title></head></html>' } }),
+    ]);
+    const first = only(r, 0, 'request.redirected');
+    expect(first.severity).toBe('error');
+    expect(first.detail).toMatch(/method POST→GET, body dropped/);
+    expect(first.exchangeIds).toEqual([r.exchanges[0]!.id, r.exchanges[1]!.id]);
+    const second = only(r, 1, 'request.redirected');
+    expect(second.title).toMatch(/lost method POST→GET/);
+    expectNoSecrets(r, SECRETS);
+  });
+
+  it('reports a redirect the client never followed', () => {
+    const r = runRules([original(302, 'https://www.idp.example.com/o/token')]);
+    const f = only(r, 0, 'request.redirected');
+    expect(f.confidence).toBe('medium');
+    expect(f.detail).toMatch(/No follow-up request/);
+  });
+
+  it('near miss: a 308 followed with the same method, body and credentials', () => {
+    const r = runRules([
+      original(308, `${IDP}/o/token/`),
+      tokenRequest({ at: T(1.2), url: `${IDP}/o/token/`, form: codeForm }),
+    ]);
+    none(r, 0, 'request.redirected');
+    none(r, 1, 'request.redirected');
+  });
+});
+
+describe('transport.plain_http (R41)', () => {
+  it('flags a token request over http to a non-loopback host and names the exposed secrets', () => {
+    const r = runRules([tokenRequest({ url: 'http://idp.example.com/oauth/token', form: codeForm })]);
+    const f = only(r, 0, 'transport.plain_http');
+    expect(f.severity).toBe('error');
+    expect(f.evidence?.exposed).toEqual(expect.arrayContaining(['client_secret', 'code']));
+    expect(r.primary(0)?.code).toBe('transport.plain_http');
+    expectNoSecrets(r, SECRETS);
+  });
+
+  it('flags a discovery document advertising an http token endpoint', () => {
+    const r = runRules([discoveryRequest({ token_endpoint: 'http://idp.example.com/oauth/token' })]);
+    const f = only(r, 0, 'transport.plain_http');
+    expect(f.title).toMatch(/tokenEndpoint/);
+  });
+
+  it('near miss: http to a loopback AS is fine', () => {
+    const r = runRules([tokenRequest({ url: 'http://127.0.0.1:8080/oauth/token', form: codeForm })]);
+    none(r, 0, 'transport.plain_http');
+  });
+});
+
+describe('endpoint.not_found_or_method (R42)', () => {
+  it('explains a Keycloak 404 on the old /auth context path', () => {
+    const r = runRules([tokenRequest({
+      url: 'https://sso.example.com/auth/realms/demo/protocol/openid-connect/token', form: codeForm,
+      response: { status: 404, html: '<html><head><title>404 Not Found</title></head><body>Resource not found</body></html>' },
+    })]);
+    const f = only(r, 0, 'endpoint.not_found_or_method');
+    expect(f.severity).toBe('error');
+    expect(f.detail).toMatch(/Keycloak 17\+ removed \/auth/);
+    expectNoSecrets(r, SECRETS);
+  });
+
+  it('explains Entra AADSTS90056 (GET on the token endpoint)', () => {
+    const r = runRules([exchange({
+      method: 'GET', url: 'https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token',
+      response: oauthError('invalid_request', 'AADSTS90056: This endpoint only accepts POST, OPTIONS requests. Received a GET request.', 400,
+        { error_codes: [90056], trace_id: '0a1b2c3d-1111-2222-3333-444455556666', correlation_id: 'f0e1d2c3-aaaa-bbbb-cccc-ddddeeeeffff' }),
+    })]);
+    const f = only(r, 0, 'endpoint.not_found_or_method');
+    expect(f.detail).toMatch(/send a POST request/);
+    expect(JSON.stringify(f.evidence)).toContain('0a1b2c3d-1111-2222-3333-444455556666');
+  });
+
+  it('near miss: a 400 invalid_grant from the right endpoint', () => {
+    const r = runRules([tokenRequest({ url: 'https://sso.example.com/realms/demo/protocol/openid-connect/token', form: codeForm, response: oauthError('invalid_grant', 'Code not valid') })]);
+    none(r, 0, 'endpoint.not_found_or_method');
+  });
+});
