@@ -278,6 +278,14 @@ export class FlowTracker {
         authorize = before(this.#list(this.#authzByClient.get(ex.clientId), ex.id)).filter((a) => ex.at - a.at <= t.authorizeWindowMs).at(-1);
         if (authorize) c.authorizeLink = 'fallback';
       }
+      if (authorize && !authorizeResponse) {
+        // Linked by PKCE or fallback: the flow's authorization response / callbacks by the authorize state
+        // (R21 #token_call_without_code, R18 when no transform links the code).
+        const from = authorize;
+        const responses = this.#list(this.#authzRespByState.get(from.authorize?.state?.fp), ex.id).filter((r) => r.seq > from.seq && r.seq < ex.seq);
+        authorizeResponse = responses.find((r) => !r.authorizeResponse?.via.startsWith('callback')) ?? responses[0];
+        if (!c.callbacks.length) c.callbacks = responses.filter((r) => r.authorizeResponse?.via.startsWith('callback'));
+      }
       const sameCode = this.#list(this.#tokenByCode.get(ex.code?.fp), ex.id);
       c.sameCodeEarlier = before(sameCode);
       c.sameCodeLater = after(sameCode);

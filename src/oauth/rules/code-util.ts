@@ -14,9 +14,14 @@ export function grantOf(ex: AnalyzedExchange): string | undefined {
   return ex.grantType?.trim();
 }
 
-/** A token request redeeming an authorization code (TOKEN/code). */
+/**
+ * A token request redeeming an authorization code (TOKEN/code). GitHub, Slack and Facebook code
+ * exchanges carry no grant_type, so a code without any grant_type counts too.
+ */
 export function isCodeExchange(ex: AnalyzedExchange): boolean {
-  return ex.kind === 'token' && grantOf(ex) === CODE_GRANT;
+  if (ex.kind !== 'token') return false;
+  const grant = grantOf(ex);
+  return grant === CODE_GRANT || (grant === undefined && ex.code !== undefined);
 }
 
 /** Exchange ids oldest first, without duplicates. */
