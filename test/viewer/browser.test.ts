@@ -23,7 +23,7 @@ describe('browser viewer in Chromium', () => {
   beforeAll(async () => {
     await (buildViewer as (dir: string) => Promise<string>)(viewerDir);
     seedLoginStory(store);
-    admin = await startAdminServer({ store, port: 0, viewerDir, exports: { exchangeToCurl: () => "curl -X POST 'https://login.example-idp.com/oauth2/token' -d client_secret=\"$CLIENT_SECRET\"" } });
+    admin = await startAdminServer({ store, port: 0, token: 'viewer-token-1', viewerDir, exports: { exchangeToCurl: () => "curl -X POST 'https://login.example-idp.com/oauth2/token' -d client_secret=\"$CLIENT_SECRET\"" } });
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
     page = await browser.newPage({ viewport: { width: 1440, height: 860 } });
     page.on('console', (msg) => { if (msg.type() === 'error') consoleErrors.push(msg.text()); });
@@ -123,6 +123,24 @@ describe('browser viewer in Chromium', () => {
     expect(bg).toBe('rgb(21, 21, 27)');
     await page.screenshot({ path: artifact('viewer-dark.png') });
     expect(consoleErrors).toEqual([]);
+  });
+
+  it('reconnects after a proxy restart, and says so when the token changed', async () => {
+    await page.emulateMedia({ colorScheme: 'light' });
+    const port = admin.port;
+    await admin.close();
+    await page.locator('#conn.conn-reconnecting').waitFor();
+    const fresh = new ExchangeStore();
+    admin = await startAdminServer({ store: fresh, port, token: 'viewer-token-1', viewerDir });
+    fresh.upsert(makeExchange({ id: 'after-restart', kind: 'discovery', method: 'GET', url: 'https://login.example-idp.com/.well-known/openid-configuration', status: 200 }, fresh));
+    await page.locator('#conn.conn-live').waitFor({ timeout: 10_000 });
+    await page.locator('.row[data-id="after-restart"]').waitFor();
+    expect(await page.locator('.row').count()).toBe(1); // the snapshot replaced the old state
+
+    await admin.close();
+    admin = await startAdminServer({ store: fresh, port, token: 'a-different-token', viewerDir });
+    await page.locator('#conn.conn-unauthorized').waitFor({ timeout: 10_000 });
+    expect(await page.locator('#conn').textContent()).toMatch(/reopen the URL/);
   });
 });
 

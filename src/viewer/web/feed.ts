@@ -35,21 +35,26 @@ export class FeedConnection {
         // a malformed frame is ignored; the next snapshot repairs the view
       }
     });
-    socket.addEventListener('close', () => {
-      if (!opened) void this.#checkAuth();
-      this.#onState('reconnecting');
-      setTimeout(() => this.connect(), this.#backoffMs);
-      this.#backoffMs = Math.min(this.#backoffMs * 2, 5000);
-    });
+    socket.addEventListener('close', () => void this.#afterClose(opened));
   }
 
-  /** A refused upgrade looks like any close; ask the API whether our cookie is still valid. */
-  async #checkAuth(): Promise<void> {
+  async #afterClose(wasOpen: boolean): Promise<void> {
+    // A refused upgrade looks like any close: ask the API whether our cookie is still valid. After a
+    // restart with a new token it is not, and retrying cannot help until the new URL is opened.
+    if (!wasOpen && (await this.#unauthorized())) {
+      this.#onState('unauthorized');
+      return;
+    }
+    this.#onState('reconnecting');
+    setTimeout(() => this.connect(), this.#backoffMs);
+    this.#backoffMs = Math.min(this.#backoffMs * 2, 5000);
+  }
+
+  async #unauthorized(): Promise<boolean> {
     try {
-      const res = await fetch('/api/exchanges?limit=1');
-      if (res.status === 401) this.#onState('unauthorized');
+      return (await fetch('/api/exchanges?limit=1')).status === 401;
     } catch {
-      // server down: keep reconnecting
+      return false; // server down: keep reconnecting
     }
   }
 }

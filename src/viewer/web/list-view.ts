@@ -1,7 +1,7 @@
 /**
- * The exchange list: flow headers and exchange rows, rebuilt at most once per animation frame.
- * Row elements are cached per summary object, so a burst of events costs one reorder, not a
- * rebuild of every row.
+ * The exchange list: flow headers and exchange rows, virtual (only the visible window is in the
+ * DOM, so 10,000 exchanges cost the same as 50), recomputed at most once per animation frame.
+ * Row elements are cached per summary object and reused while scrolling.
  */
 import type { Severity } from '../../model.js';
 import type { WireSummary } from '../../server/wire.js';
@@ -9,23 +9,33 @@ import { h } from './dom.js';
 import { clockTime, duration, KIND_LABELS, readable, shortId } from './format.js';
 import type { Row, ViewerModel } from './model.js';
 
+/** Every row, flow header or exchange, is exactly this tall (CSS --row-h), so the list can be virtual. */
+export const ROW_HEIGHT = 24;
+const OVERSCAN = 20;
+
 export class ListView {
   #container: HTMLElement;
+  #inner: HTMLElement;
   #model: ViewerModel;
   #onSelect: (id: string) => void;
   #rowCache = new WeakMap<WireSummary, HTMLElement>();
+  #rows: Row[] = [];
   #order: string[] = [];
-  #elements = new Map<string, HTMLElement>();
+  #indexById = new Map<string, number>();
+  #window = '';
   selectedId?: string;
 
   constructor(container: HTMLElement, model: ViewerModel, onSelect: (id: string) => void) {
     this.#container = container;
     this.#model = model;
     this.#onSelect = onSelect;
+    this.#inner = h('div', { class: 'list-inner' });
+    container.replaceChildren(this.#inner);
     container.addEventListener('click', (event) => {
       const row = (event.target as HTMLElement).closest<HTMLElement>('[data-id]');
       if (row?.dataset.id) this.#onSelect(row.dataset.id);
     });
+    container.addEventListener('scroll', () => this.#paint(false), { passive: true });
   }
 
   /** Ids in display order, for keyboard navigation. */
@@ -33,35 +43,52 @@ export class ListView {
     return this.#order;
   }
 
+  /** Recompute the rows from the model; only the visible window touches the DOM. */
   render(): void {
-    const stickToBottom = this.#container.scrollHeight - this.#container.scrollTop - this.#container.clientHeight < 40;
-    const rows = this.#model.rows();
-    const nodes: HTMLElement[] = [];
+    const c = this.#container;
+    const stickToBottom = c.scrollHeight - c.scrollTop - c.clientHeight < ROW_HEIGHT * 1.5;
+    this.#rows = this.#model.rows();
     this.#order = [];
-    this.#elements.clear();
-    if (this.#model.hiddenRows > 0) nodes.push(h('div', { class: 'row-note' }, `${this.#model.hiddenRows} older rows not shown — narrow the filters or export HAR`));
-    for (const row of rows) {
-      if (row.type === 'flow') {
-        nodes.push(flowHeader(row));
-        continue;
-      }
-      const el = this.#exchangeRow(row.summary, row.inFlow);
-      el.classList.toggle('selected', row.summary.id === this.selectedId);
-      nodes.push(el);
+    this.#indexById.clear();
+    this.#rows.forEach((row, index) => {
+      if (row.type !== 'exchange') return;
       this.#order.push(row.summary.id);
-      this.#elements.set(row.summary.id, el);
-    }
-    if (nodes.length === 0) nodes.push(emptyState(this.#model.summaries.size > 0));
-    this.#container.replaceChildren(...nodes);
-    if (stickToBottom) this.#container.scrollTop = this.#container.scrollHeight;
+      this.#indexById.set(row.summary.id, index);
+    });
+    this.#inner.style.height = `${this.#rows.length * ROW_HEIGHT}px`;
+    if (stickToBottom) c.scrollTop = c.scrollHeight;
+    this.#paint(true);
   }
 
   select(id: string | undefined): void {
-    if (this.selectedId) this.#elements.get(this.selectedId)?.classList.remove('selected');
     this.selectedId = id;
-    const el = id ? this.#elements.get(id) : undefined;
-    el?.classList.add('selected');
-    el?.scrollIntoView({ block: 'nearest' });
+    const index = id === undefined ? undefined : this.#indexById.get(id);
+    if (index !== undefined) {
+      const c = this.#container;
+      const top = index * ROW_HEIGHT;
+      if (top < c.scrollTop) c.scrollTop = top;
+      else if (top + ROW_HEIGHT > c.scrollTop + c.clientHeight) c.scrollTop = top + ROW_HEIGHT - c.clientHeight;
+    }
+    this.#paint(true);
+  }
+
+  #paint(force: boolean): void {
+    const c = this.#container;
+    const first = Math.max(0, Math.floor(c.scrollTop / ROW_HEIGHT) - OVERSCAN);
+    const last = Math.min(this.#rows.length, Math.ceil((c.scrollTop + c.clientHeight) / ROW_HEIGHT) + OVERSCAN);
+    const key = `${first}:${last}`;
+    if (!force && key === this.#window) return;
+    this.#window = key;
+    const nodes: HTMLElement[] = [];
+    for (let index = first; index < last; index++) {
+      const row = this.#rows[index]!;
+      const el = row.type === 'flow' ? flowHeader(row) : this.#exchangeRow(row.summary, row.inFlow);
+      if (row.type === 'exchange') el.classList.toggle('selected', row.summary.id === this.selectedId);
+      el.style.top = `${index * ROW_HEIGHT}px`;
+      nodes.push(el);
+    }
+    if (this.#rows.length === 0) nodes.push(emptyState(this.#model.summaries.size > 0));
+    this.#inner.replaceChildren(...nodes);
   }
 
   #exchangeRow(summary: WireSummary, inFlow: boolean): HTMLElement {

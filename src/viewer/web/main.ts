@@ -35,7 +35,10 @@ function onMessage(message: FeedMessage): void {
       break;
     case 'snapshot':
       model.applySnapshot(message.exchanges, message.alerts);
-      showAlert(message.alerts[message.alerts.length - 1]);
+      if (message.alerts.length === 0) byId('alert').hidden = true;
+      else showAlert(message.alerts[message.alerts.length - 1]);
+      // After a resync or a restart the selected exchange may be gone.
+      if (list.selectedId && !model.summaries.has(list.selectedId)) void select(undefined);
       byId('lag-note').hidden = true;
       break;
     case 'exchange':

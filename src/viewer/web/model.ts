@@ -18,7 +18,6 @@ export type Row =
   | { type: 'exchange'; summary: WireSummary; inFlow: boolean };
 
 const FULL_CACHE_LIMIT = 200;
-const MAX_ROWS = 3000;
 
 export class ViewerModel {
   summaries = new Map<string, WireSummary>();
@@ -26,8 +25,6 @@ export class ViewerModel {
   alerts: Alert[] = [];
   stats?: FeedStats;
   filters: Filters = { oauthOnly: false, findingsOnly: false, host: '', text: '' };
-  /** Rows hidden because the list is capped. */
-  hiddenRows = 0;
 
   applySnapshot(summaries: WireSummary[], alerts: Alert[]): void {
     this.summaries = new Map(summaries.map((summary) => [summary.id, summary]));
@@ -76,7 +73,9 @@ export class ViewerModel {
 
   /** Filtered rows in arrival order; a flow appears where its first exchange arrived. */
   rows(): Row[] {
-    const visible = [...this.summaries.values()].filter((summary) => this.matches(summary)).sort((a, b) => a.seq - b.seq);
+    // Map order is arrival order (snapshots come oldest first, updates keep their place): no sort needed.
+    const visible: WireSummary[] = [];
+    for (const summary of this.summaries.values()) if (this.matches(summary)) visible.push(summary);
     const flows = new Map<string, WireSummary[]>();
     for (const summary of visible) {
       if (!summary.flowId) continue;
@@ -97,8 +96,7 @@ export class ViewerModel {
       rows.push({ type: 'flow', flowId: summary.flowId, items });
       for (const item of items) rows.push({ type: 'exchange', summary: item, inFlow: true });
     }
-    this.hiddenRows = Math.max(0, rows.length - MAX_ROWS);
-    return this.hiddenRows ? rows.slice(this.hiddenRows) : rows;
+    return rows;
   }
 
   /** All exchanges of a flow, for the timeline (unfiltered). */
