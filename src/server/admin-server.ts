@@ -73,6 +73,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   function handleRequest(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://admin.invalid');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
       sendError(res, 405, 'method_not_allowed', 'Only GET is supported');
       return;
     }
@@ -126,6 +127,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   }
 
   const base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  logger.info({ url: base, viewer: viewer.size > 0 }, 'admin API and viewer listening');
   let closed: Promise<void> | undefined;
   return {
     url: base,
