@@ -109,22 +109,23 @@ const shapeInvalid: Rule = {
     const r = ex.response;
     if (!r || !is2xx(ex) || ex.providerError?.error || ex.providerError?.slackOk === false) return [];
     if (r.bodyFormat !== 'json' && r.bodyFormat !== 'form') return [];
-    if (r.bodyFormat === 'json' && (typeof r.json !== 'object' || r.json === null || Array.isArray(r.json))) return [];
+    // tokenResponse is absent when the JSON is not an object (nothing to judge field by field).
     const t = ex.tokenResponse;
+    if (!t) return [];
     const problems: Array<{ problem: string; severity: 'error' | 'warning' | 'info'; text: string }> = [];
-    if (!t?.accessToken) problems.push({ problem: 'missing_access_token', severity: 'error', text: 'no access_token' });
-    if (!t?.tokenType) problems.push({ problem: 'missing_token_type', severity: 'error', text: 'no token_type' });
+    if (!t.accessToken) problems.push({ problem: 'missing_access_token', severity: 'error', text: 'no access_token' });
+    if (!t.tokenType) problems.push({ problem: 'missing_token_type', severity: 'error', text: 'no token_type' });
     const requested = ex.grantType === 'authorization_code' ? (ctx.correlation.authorize?.authorize?.scopes ?? ex.scopes) : undefined;
-    if (t?.accessToken && !t.idToken && requested?.includes('openid')) {
+    if (t.accessToken && !t.idToken && requested?.includes('openid')) {
       problems.push({ problem: 'missing_id_token', severity: 'error', text: 'no id_token although the authorize request asked for openid' });
     }
-    if (typeof t?.expiresIn === 'string') problems.push({ problem: 'expires_in_string', severity: 'warning', text: `expires_in is a string ("${t.expiresIn.slice(0, 20)}")` });
-    else if (typeof t?.expiresIn === 'number' && !Number.isInteger(t.expiresIn)) problems.push({ problem: 'expires_in_float', severity: 'warning', text: `expires_in is not an integer (${t.expiresIn})` });
-    if (t?.tokenType && t.tokenType !== 'Bearer' && t.tokenType !== 'DPoP' && ['bearer', 'dpop'].includes(t.tokenType.toLowerCase())) {
+    if (typeof t.expiresIn === 'string') problems.push({ problem: 'expires_in_string', severity: 'warning', text: `expires_in is a string ("${t.expiresIn.slice(0, 20)}")` });
+    else if (typeof t.expiresIn === 'number' && !Number.isInteger(t.expiresIn)) problems.push({ problem: 'expires_in_float', severity: 'warning', text: `expires_in is not an integer (${t.expiresIn})` });
+    if (t.tokenType && t.tokenType !== 'Bearer' && t.tokenType !== 'DPoP' && ['bearer', 'dpop'].includes(t.tokenType.toLowerCase())) {
       problems.push({ problem: 'token_type_case', severity: 'warning', text: `token_type is "${t.tokenType}"` });
     }
-    if (t?.scopeRaw?.includes(',') && !t.scopeRaw.includes(' ')) problems.push({ problem: 'scope_comma_delimited', severity: 'warning', text: `scope is comma-delimited ("${t.scopeRaw.slice(0, 60)}")` });
-    if (t?.accessToken && !/no-store/i.test(r.cacheControl ?? '')) problems.push({ problem: 'missing_cache_control_no_store', severity: 'info', text: 'no Cache-Control: no-store' });
+    if (t.scopeRaw?.includes(',') && !t.scopeRaw.includes(' ')) problems.push({ problem: 'scope_comma_delimited', severity: 'warning', text: `scope is comma-delimited ("${t.scopeRaw.slice(0, 60)}")` });
+    if (t.accessToken && !/no-store/i.test(r.cacheControl ?? '')) problems.push({ problem: 'missing_cache_control_no_store', severity: 'info', text: 'no Cache-Control: no-store' });
     if (!problems.length) return [];
     const severity = problems.some((p) => p.severity === 'error') ? 'error' : problems.some((p) => p.severity === 'warning') ? 'warning' : 'info';
     const fix = severity === 'error' ? 'Check the grant and scopes requested (openid for an id_token); report the AS deviation upstream.'
@@ -138,7 +139,10 @@ const shapeInvalid: Rule = {
       title: `Token response shape: ${problems.map((p) => p.text).join('; ')}`.slice(0, 200),
       detail: `RFC 6749 §5.1 requires access_token and token_type (case-insensitive, §7.1), an integer expires_in and Cache-Control: no-store; OIDC Core §3.1.3.3 requires id_token when openid was requested. Found: ${problems.map((p) => p.text).join('; ')}. ${hints.join(' ')} ${fix}`.replace(/\s+/g, ' '),
       fix,
-      evidence: { ...baseEvidence(ex), problems: problems.map((p) => p.problem), fields: Object.keys((r.json as object | undefined) ?? {}).concat((r.form ?? []).map((p) => p.name)) },
+      evidence: {
+        ...baseEvidence(ex), problems: problems.map((p) => p.problem),
+        fields: { access_token: !!t.accessToken, token_type: t.tokenType ?? null, expires_in: t.expiresIn ?? null, id_token: !!t.idToken, refresh_token: !!t.refreshToken, scope: t.scopeRaw ?? null },
+      },
       confidence: 'high', exchangeIds: [ex.id],
     }];
   },

@@ -1,0 +1,251 @@
+/** §1.9 responses, availability, retries (R43–R49): positive cases from real provider shapes and near misses. */
+import { describe, expect, it } from 'vitest';
+import {
+  AUTHORIZE_URL, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, T, TOKEN_URL, authorizeRequest, exchange, oauthError, runRules, tokenRequest, tokenSuccess,
+} from '../../support/exchanges.js';
+import { expectNoSecrets, none, only } from './families-support.js';
+
+const CODE = 'SplxlOBeZQQYbYS6WxSbIA-code-0123456789';
+const GHO = 'gho_16C7e42F292c6912E7710c838347Ae178B4a';
+const SLACK_AT = 'xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy';
+const SECRETS = [CLIENT_SECRET, CODE, GHO, SLACK_AT];
+const codeForm = { grant_type: 'authorization_code', code: CODE, redirect_uri: REDIRECT_URI, client_id: CLIENT_ID, client_secret: CLIENT_SECRET };
+const ccForm = { grant_type: 'client_credentials', client_id: CLIENT_ID, client_secret: CLIENT_SECRET, scope: 'api.read' };
+const GITHUB_TOKEN = 'https://github.com/login/oauth/access_token';
+const SLACK_TOKEN = 'https://slack.com/api/oauth.v2.access';
+
+describe('response.non_json (R43)', () => {
+  it('shows the <title> of Google\'s legacy HTML 400 page', () => {
+    const r = runRules([tokenRequest({
+      url: 'https://accounts.google.com/o/oauth2/token', form: codeForm,
+      response: { status: 400, html: '<!DOCTYPE html><html lang=en><meta charset=utf-8><title>Error 400 (Bad Request)!!1</title><p><b>400.</b> <ins>That’s an error.</ins>' },
+    })]);
+    const f = only(r, 0, 'response.non_json');
+    expect(f.severity).toBe('error');
+    expect(f.evidence?.html_title).toBe('Error 400 (Bad Request)!!1');
+    expect(f.title).toMatch(/html/);
+    expectNoSecrets(r, SECRETS);
+  });
+
+  it('recognises GitHub\'s form-encoded token response (no Accept: application/json)', () => {
+    const r = runRules([tokenRequest({
+      url: GITHUB_TOKEN, form: { client_id: 'Iv1.8a61f9b3a7aba766', client_secret: CLIENT_SECRET, code: CODE },
+      response: { status: 200, form: { access_token: GHO, scope: 'repo,gist', token_type: 'bearer' } },
+    })]);
+    const f = only(r, 0, 'response.non_json');
+    expect(f.evidence?.body_kind).toBe('github_form');
+    expect(f.detail).toMatch(/Accept: application\/json/);
+    expectNoSecrets(r, SECRETS);
+  });
+
+  it('near miss: a JSON error and an empty 200 from a revocation endpoint are fine', () => {
+    const r = runRules([
+      tokenRequest({ form: codeForm, response: oauthError('invalid_grant', 'Code not valid') }),
+      exchange({ method: 'POST', url: 'https://oauth2.googleapis.com/revoke', form: { token: 'ya29.a0AfH6SMBx-example-access-token-value-0123' }, response: { status: 200, text: '' } }),
+    ]);
+    none(r, 0, 'response.non_json');
+    none(r, 1, 'response.non_json');
+  });
+});
+
+describe('response.error_in_2xx (R44)', () => {
+  it('flags GitHub bad_verification_code inside HTTP 200', () => {
+    const r = runRules([tokenRequest({
+      url: GITHUB_TOKEN, headers: { Accept: 'application/json' }, form: { client_id: 'Iv1.8a61f9b3a7aba766', client_secret: CLIENT_SECRET, code: CODE },
+      response: { status: 200, json: { error: 'bad_verification_code', error_description: 'The code passed is incorrect or expired.', error_uri: 'https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors/#bad-verification-code' } },
+    })]);
+    const f = only(r, 0, 'response.error_in_2xx');
+    expect(f.severity).toBe('warning');
+    expect(f.detail).toMatch(/GitHub bad_verification_code/);
+    expectNoSecrets(r, SECRETS);
+  });
+
+  it('flags Slack {"ok":false} and escalates when the client then calls the API with Bearer undefined', () => {
+    const r = runRules([
+      tokenRequest({ at: T(1), url: SLACK_TOKEN, form: { code: CODE, redirect_uri: REDIRECT_URI }, basic: ['1234567890.0987654321', CLIENT_SECRET], response: { status: 200, json: { ok: false, error: 'invalid_code' } } }),
+      exchange({ at: T(2), method: 'POST', url: 'https://slack.com/api/chat.postMessage', bearer: 'undefined', json: { channel: 'C123', text: 'hi' }, response: { status: 200, json: { ok: false, error: 'invalid_auth' } } }),
+    ]);
+    const f = only(r, 0, 'response.error_in_2xx');
+    expect(f.severity).toBe('error');
+    expect(f.detail).toMatch(/check the value of the ok params/);
+    expect(f.exchangeIds).toEqual([r.exchanges[0]!.id, r.exchanges[1]!.id]);
+    expectNoSecrets(r, SECRETS);
+  });
+
+  it('near miss: Slack ok:true with a token', () => {
+    const r = runRules([tokenRequest({
+      url: SLACK_TOKEN, form: { code: CODE, redirect_uri: REDIRECT_URI }, basic: ['1234567890.0987654321', CLIENT_SECRET],
+      response: { status: 200, json: { ok: true, access_token: SLACK_AT, token_type: 'bot', scope: 'chat:write', bot_user_id: 'U0KRQLJ9H', app_id: 'A0KRD7HC3' } },
+    })]);
+    none(r, 0, 'response.error_in_2xx');
+    expectNoSecrets(r, SECRETS);
+  });
+});
+
+describe('response.shape_invalid (R45)', () => {
+  it('errors on a success without token_type', () => {
+    const r = runRules([tokenRequest({ form: ccForm, response: { status: 200, headers: { 'Cache-Control': 'no-store' }, json: { access_token: 'opaque-at-0123456789abcdefghij', expires_in: 3600 } } })]);
+    const f = only(r, 0, 'response.shape_invalid');
+    expect(f.severity).toBe('error');
+    expect(f.evidence?.problems).toEqual(['missing_token_type']);
+  });
+
+  it('warns about Entra\'s string expires_in and a lower-case token_type', () => {
+    const r = runRules([tokenRequest({
+      url: 'https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/token', form: { ...ccForm, resource: 'https://graph.microsoft.com' },
+      response: { status: 200, headers: { 'Cache-Control': 'no-store' }, json: { token_type: 'bearer', expires_in: '3599', ext_expires_in: '3599', access_token: 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJncmFwaCJ9.c2lnbmF0dXJl' } },
+    })]);
+    const f = only(r, 0, 'response.shape_invalid');
+    expect(f.severity).toBe('warning');
+    expect(f.evidence?.problems).toEqual(['expires_in_string', 'token_type_case']);
+    expect(f.detail).toMatch(/Entra returns expires_in as a JSON string/);
+  });
+
+  it('errors when openid was requested and no id_token came back', () => {
+    const r = runRules([
+      authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, scope: 'openid profile', state: 'af0ifjsldkj-state-1', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' }),
+      tokenRequest({ form: { ...codeForm, code_verifier: 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk' } }),
+    ]);
+    const f = only(r, 1, 'response.shape_invalid');
+    expect(f.evidence?.problems).toEqual(['missing_id_token']);
+  });
+
+  it('near miss: a standard response', () => {
+    const r = runRules([tokenRequest({ form: ccForm })]);
+    none(r, 0, 'response.shape_invalid');
+  });
+});
+
+describe('provider.unavailable (R46)', () => {
+  it('flags a 503 HTML page from the AS', () => {
+    const r = runRules([tokenRequest({ form: codeForm, response: { status: 503, headers: { Server: 'nginx', 'Retry-After': '10' }, html: '<html><head><title>503 Service Temporarily Unavailable</title></head><body><center><h1>503 Service Temporarily Unavailable</h1></center></body></html>' } })]);
+    const f = only(r, 0, 'provider.unavailable');
+    expect(f.severity).toBe('error');
+    expect(f.primary).toBe(true);
+    expect(f.evidence).toMatchObject({ reason: 'http:503', server: 'nginx', retry_after: '10' });
+    expect(f.detail).toMatch(/retried code may already be consumed/);
+    expectNoSecrets(r, SECRETS);
+  });
+
+  it('flags an upstream timeout recorded by the proxy, and an Entra transient AADSTS code', () => {
+    const r = runRules([
+      tokenRequest({ form: ccForm, response: null, error: { code: 'timeout', message: 'upstream idp.example.com:443 did not answer in time', nodeCode: 'OAL_ERR_UPSTREAM_TIMEOUT' } }),
+      tokenRequest({ url: 'https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token', form: ccForm, response: oauthError('temporarily_unavailable', 'AADSTS50033: A transient error has occurred. Please try again.', 400, { error_codes: [50033] }) }),
+    ]);
+    expect(only(r, 0, 'provider.unavailable').evidence?.reason).toBe('transport:timeout');
+    expect(only(r, 1, 'provider.unavailable').evidence?.reason).toBe('error:temporarily_unavailable');
+  });
+
+  it('aggregates failures of several clients into an outage', () => {
+    const fail = (client: string, at: number) => tokenRequest({ at, form: { ...ccForm, client_id: client }, response: { status: 502, html: '<html><head><title>502 Bad Gateway</title></head></html>' } });
+    const r = runRules([fail('svc-a', T(1)), fail('svc-b', T(20)), fail('svc-c', T(40))]);
+    none(r, 2, 'retry.storm');
+    expect(only(r, 1, 'provider.unavailable').title).not.toMatch(/outage/);
+    const f = only(r, 2, 'provider.unavailable');
+    expect(f.title).toMatch(/^Provider outage/);
+    expect(f.exchangeIds).toHaveLength(3);
+  });
+
+  it('near miss: a 400 invalid_grant is the client\'s problem', () => {
+    const r = runRules([tokenRequest({ form: codeForm, response: oauthError('invalid_grant', 'Authorization code expired') })]);
+    none(r, 0, 'provider.unavailable');
+  });
+});
+
+describe('rate_limit.throttled (R47)', () => {
+  it('flags a 429 with Retry-After, and a next request that ignores it', () => {
+    const r = runRules([
+      tokenRequest({ at: T(1), form: ccForm, response: { status: 429, headers: { 'Retry-After': '30', 'X-Rate-Limit-Limit': '600', 'X-Rate-Limit-Remaining': '0', 'X-Rate-Limit-Reset': String(Math.floor(T(61) / 1000)) }, json: { errorCode: 'E0000047', errorSummary: 'API call exceeded rate limit due to too many requests.' } } }),
+      tokenRequest({ at: T(3), form: ccForm, response: { status: 429, headers: { 'Retry-After': '28' }, json: { errorCode: 'E0000047' } } }),
+    ]);
+    const first = only(r, 0, 'rate_limit.throttled');
+    expect(first.severity).toBe('error');
+    expect(first.title).toMatch(/Retry-After ignored/);
+    expect(first.evidence?.rate_limit_headers).toMatchObject({ 'retry-after': '30', 'x-rate-limit-remaining': '0' });
+    const second = only(r, 1, 'rate_limit.throttled');
+    expect(second.evidence?.retry_after_ignored).toMatchObject({ earlier: r.exchanges[0]!.id });
+    expectNoSecrets(r, SECRETS);
+  });
+
+  it('warns when an Okta success says less than 10 % of the limit is left', () => {
+    const r = runRules([tokenRequest({ url: 'https://dev-123456.okta.com/oauth2/default/v1/token', form: ccForm, response: tokenSuccess({}, { 'Cache-Control': 'no-store', 'X-Rate-Limit-Limit': '100', 'X-Rate-Limit-Remaining': '4', 'X-Rate-Limit-Reset': '1768467660' }) })]);
+    const f = only(r, 0, 'rate_limit.throttled');
+    expect(f.severity).toBe('warning');
+    expect(f.detail).toMatch(/Okta: X-Rate-Limit-Reset is a UTC epoch second/);
+  });
+
+  it('near miss: plenty of quota left, and a retry after Retry-After elapsed', () => {
+    const r = runRules([
+      tokenRequest({ at: T(1), form: ccForm, response: tokenSuccess({}, { 'Cache-Control': 'no-store', 'X-Rate-Limit-Limit': '100', 'X-Rate-Limit-Remaining': '90' }) }),
+      tokenRequest({ at: T(2), url: `${TOKEN_URL}2`, form: ccForm, response: { status: 503, headers: { 'Retry-After': '5' }, text: 'busy' } }),
+      tokenRequest({ at: T(8), url: `${TOKEN_URL}2`, form: ccForm }),
+    ]);
+    none(r, 0, 'rate_limit.throttled');
+    none(r, 2, 'rate_limit.throttled');
+  });
+});
+
+describe('retry.storm (R48)', () => {
+  it('flags the third identical request rejected with invalid_client', () => {
+    const attempt = (s: number) => tokenRequest({ at: T(s), form: ccForm, response: oauthError('invalid_client', 'Client authentication failed', 401) });
+    const r = runRules([attempt(1), attempt(2), attempt(3)]);
+    none(r, 1, 'retry.storm');
+    const f = only(r, 2, 'retry.storm');
+    expect(f.severity).toBe('error');
+    expect(f.evidence?.pattern).toBe('non_retryable_repeated');
+    expect(f.exchangeIds).toHaveLength(3);
+    expectNoSecrets(r, SECRETS);
+  });
+
+  it('flags retries of a 503 without backoff', () => {
+    const attempt = (s: number) => tokenRequest({ at: T(s), form: ccForm, response: { status: 503, text: 'upstream unavailable' } });
+    const r = runRules([attempt(1), attempt(1.5), attempt(2), attempt(2.5)]);
+    const f = only(r, 3, 'retry.storm');
+    expect(f.evidence?.pattern).toBe('no_backoff');
+    expect(f.evidence?.gaps_ms).toEqual([500, 500, 500]);
+  });
+
+  it('flags a login loop', () => {
+    const authz = (s: number) => authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, scope: 'openid', state: `state-loop-${s}-abcdef`, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' }, { at: T(s), url: AUTHORIZE_URL });
+    const r = runRules([authz(1), authz(4), authz(7), authz(10), authz(13)]);
+    const f = only(r, 4, 'retry.storm');
+    expect(f.evidence?.pattern).toBe('login_loop');
+    expect(f.confidence).toBe('medium');
+  });
+
+  it('near miss: retries of a 503 with exponential backoff', () => {
+    const attempt = (s: number) => tokenRequest({ at: T(s), form: ccForm, response: { status: 503, text: 'upstream unavailable' } });
+    const r = runRules([attempt(1), attempt(2), attempt(4), attempt(8)]);
+    for (let i = 0; i < 4; i++) none(r, i, 'retry.storm');
+  });
+});
+
+describe('retry.masked_original_failure (R49)', () => {
+  it('points at the timed-out first code exchange when the retry gets invalid_grant', () => {
+    const r = runRules([
+      tokenRequest({ at: T(1), form: codeForm, response: null, error: { code: 'timeout', message: 'upstream idp.example.com:443 did not answer in time' }, durationMs: 30_000 }),
+      tokenRequest({ at: T(32), form: codeForm, response: oauthError('invalid_grant', 'Authorization code is invalid or expired.') }),
+    ]);
+    const f = only(r, 1, 'retry.masked_original_failure');
+    expect(f.severity).toBe('error');
+    expect(f.evidence?.cause).toBe('upstream_failure');
+    expect(f.exchangeIds).toEqual([r.exchanges[0]!.id, r.exchanges[1]!.id]);
+    expectNoSecrets(r, SECRETS);
+  });
+
+  it('recognises Go x/oauth2 auth-style probing (Basic 401, then body credentials)', () => {
+    const r = runRules([
+      tokenRequest({ at: T(1), form: { grant_type: 'authorization_code', code: CODE, redirect_uri: REDIRECT_URI }, basic: [CLIENT_ID, CLIENT_SECRET], response: oauthError('invalid_client', 'Client authentication failed', 401) }),
+      tokenRequest({ at: T(1.1), form: codeForm, response: oauthError('invalid_grant', 'Code not valid') }),
+    ]);
+    expect(only(r, 1, 'retry.masked_original_failure').evidence?.cause).toBe('authstyle_probe');
+  });
+
+  it('near miss: the first attempt was a plain client error', () => {
+    const r = runRules([
+      tokenRequest({ at: T(1), form: codeForm, response: oauthError('invalid_request', 'Missing code_verifier') }),
+      tokenRequest({ at: T(2), form: codeForm, response: oauthError('invalid_grant', 'Code not valid') }),
+    ]);
+    none(r, 1, 'retry.masked_original_failure');
+  });
+});
