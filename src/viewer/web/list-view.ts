@@ -97,7 +97,8 @@ export class ListView {
       cached.classList.toggle('in-flow', inFlow);
       return cached;
     }
-    const el = h('div', { class: `row${inFlow ? ' in-flow' : ''}${summary.worst ? ` has-${summary.worst}` : ''}`, 'data-id': summary.id, role: 'option' },
+    const failed = summary.error !== undefined || (summary.status ?? 0) >= 500;
+    const el = h('div', { class: `row${inFlow ? ' in-flow' : ''}${summary.worst ? ` has-${summary.worst}` : ''}${failed ? ' failed' : ''}`, 'data-id': summary.id, role: 'option' },
       h('span', { class: 'c-time' }, clockTime(summary.startedAt)),
       kindBadge(summary.kind),
       h('span', { class: 'c-method' }, summary.method),
