@@ -3,6 +3,8 @@
  * summary every list needs, and the full redacted exchange for detail views. Both are computed
  * once per stored object (WeakMap cache) and shared by every client, REST or WebSocket.
  * Everything here is derived from `Redacted<Exchange>`, so nothing can carry a raw secret.
+ * The cache relies on exchanges being immutable: the engine publishes a changed exchange as a new
+ * object (same id), never by mutating the stored one.
  */
 import type { Exchange, ExchangeKind, Finding, Redacted, Severity, TransportError } from '../model.js';
 import type { Alert } from '../store/store.js';
