@@ -5,7 +5,7 @@
  */
 import type { AnalyzedExchange } from '../types.js';
 import type { FindingDraft, Rule, RuleContext } from './types.js';
-import { exchangeIds, grantOf, isBogus, outcome, CODE_GRANT } from './code-util.js';
+import { exchangeIds, isBogus, isCodeExchange, outcome } from './code-util.js';
 
 const SILENT_ERRORS = new Set(['login_required', 'interaction_required', 'consent_required', 'account_selection_required']);
 
@@ -91,7 +91,7 @@ function onAuthorizeResponse(ex: AnalyzedExchange, ctx: RuleContext): FindingDra
 
 /** `#token_call_without_code`: the backend went on to the token endpoint with no usable code. */
 function onTokenWithoutCode(ex: AnalyzedExchange, ctx: RuleContext): FindingDraft[] {
-  if (grantOf(ex) !== CODE_GRANT || !isBogus(ex.code)) return [];
+  if (!isCodeExchange(ex) || !isBogus(ex.code)) return [];
   const source = flowError(ctx);
   const resp = source?.authorizeResponse;
   if (!source || !resp?.error) return [];

@@ -225,6 +225,8 @@ const codeWrongIssuer: Rule = {
     const issuedBy = resp?.authorizeResponse?.iss ?? authz?.issuer;
     const same = issuedBy === undefined ? undefined : sameAuthorizationServer(issuedBy, authz, ex, ctx);
     if (same !== false && !entraSignal) return [];
+    // A fallback link (same client_id, recent) may be another flow: only trust it when the AS refused the code.
+    if (!entraSignal && ctx.correlation.authorizeLink === 'fallback' && !resp?.authorizeResponse?.iss && !codeRejected(ex)) return [];
     const envOf = (issuer: string | undefined) => ctx.config.clients.find((c) => c.issuer && issuer && stripSlash(c.issuer) === stripSlash(issuer))?.name;
     const from = envOf(issuedBy);
     const to = envOf(ex.issuer);

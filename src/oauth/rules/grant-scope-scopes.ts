@@ -4,7 +4,7 @@
  */
 import type { AnalyzedExchange } from '../types.js';
 import type { FindingDraft, Rule, RuleContext } from './types.js';
-import { asErrorEvidence, errorCode, exchangeIds, hasAadsts, hintFor, outcome, grantOf, CODE_GRANT } from './code-util.js';
+import { asErrorEvidence, errorCode, exchangeIds, hasAadsts, hintFor, linkConfidence, outcome, grantOf, CODE_GRANT } from './code-util.js';
 import {
   OIDC_STANDARD_SCOPES, entraResource, isWildcardRequest, scopesMissing, splitScopes, usesCommaScopes,
 } from './grant-scope-util.js';
@@ -141,7 +141,7 @@ const scopeEscalation: Rule = {
         + ` The AS answered ${outcome(ex)}. Fix: ${fix}`,
       fix,
       evidence: { requested: asked, original: original.scopes, originalSource: original.source, extra, ...(asErrorEvidence(ex) ? { asError: asErrorEvidence(ex) } : {}) },
-      confidence: 'high',
+      confidence: original.from?.kind === 'authorize' ? linkConfidence(ctx) : 'high',
       exchangeIds: exchangeIds(original.from, ex),
     }];
   },
@@ -181,7 +181,7 @@ const scopeNarrower: Rule = {
       detail: `The ${source} asked for "${asked.join(' ')}" but the token response grants "${tr.scopeRaw}"; ${missing.join(', ')} ${missing.length === 1 ? 'was' : 'were'} not granted (the user unticked a permission, granular consent, or an admin policy). Calls needing ${missing.length === 1 ? 'it' : 'them'} will fail with 403 insufficient_scope.${hintFor(ex, NARROWER_HINTS)} Fix: ${fix}`,
       fix,
       evidence: { requested: asked, requestedSource: source, granted, missing },
-      confidence: 'high',
+      confidence: from ? linkConfidence(ctx) : 'high',
       exchangeIds: exchangeIds(from, ex),
     }];
   },
