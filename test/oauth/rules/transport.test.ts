@@ -1,0 +1,119 @@
+/** §1.15 TLS, intermediaries, capture gaps (R66–R69). */
+import { describe, expect, it } from 'vitest';
+import {
+  APP, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, T, TOKEN_URL, authorizeRedirect, authorizeRequest, callbackRequest, encodeForm, exchange, oauthError,
+  runRules, tokenRequest,
+} from '../../support/exchanges.js';
+import { expectNoSecrets, none, only } from './families-support.js';
+
+const CODE = 'SplxlOBeZQQYbYS6WxSbIA-code-0123456789';
+const STATE = 'af0ifjsldkj-state-value-1';
+const SECRETS = [CLIENT_SECRET, CODE];
+const ccForm = { grant_type: 'client_credentials', client_id: CLIENT_ID, client_secret: CLIENT_SECRET };
+const codeForm = { grant_type: 'authorization_code', code: CODE, redirect_uri: REDIRECT_URI, client_id: CLIENT_ID, client_secret: CLIENT_SECRET };
+
+describe('tls.upstream_handshake_failed (R66)', () => {
+  it('flags an untrusted upstream certificate (corporate TLS inspection) with the chain facts', () => {
+    const r = runRules([tokenRequest({
+      form: ccForm, response: null,
+      error: { code: 'tls_untrusted', message: 'upstream idp.example.com:443 presented a certificate from an untrusted CA (trust it with --upstream-ca)', nodeCode: 'SELF_SIGNED_CERT_IN_CHAIN' },
+      tls: { sni: 'idp.example.com', peerCertificate: { subject: 'CN=idp.example.com', issuer: 'CN=Corp Inspection CA', validFrom: 'Jan  1 00:00:00 2026 GMT', validTo: 'Jan  1 00:00:00 2027 GMT', fingerprint256: 'AB:CD:EF' } },
+    })]);
+    const f = only(r, 0, 'tls.upstream_handshake_failed');
+    expect(f.severity).toBe('error');
+    expect(f.primary).toBe(true);
+    expect(f.detail).toMatch(/--upstream-ca/);
+    expect(f.evidence).toMatchObject({ sni: 'idp.example.com', certificate: { issuer: 'CN=Corp Inspection CA' } });
+    expectNoSecrets(r, SECRETS);
+  });
+
+  it('flags Entra AADSTS1002016 (TLS below 1.2)', () => {
+    const r = runRules([tokenRequest({
+      url: 'https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token', form: ccForm,
+      response: oauthError('invalid_request', 'AADSTS1002016: You are using TLS version 1.0, 1.1 and/or 3DES cipher which are deprecated to improve the security posture of Azure AD.', 400, { error_codes: [1002016] }),
+    })]);
+    expect(only(r, 0, 'tls.upstream_handshake_failed').title).toMatch(/TLS version below 1\.2/);
+  });
+
+  it('near miss: a refused connection is an availability problem, not TLS', () => {
+    const r = runRules([tokenRequest({ form: ccForm, response: null, error: { code: 'refused', message: 'upstream idp.example.com:443 refused the connection', nodeCode: 'ECONNREFUSED' } })]);
+    none(r, 0, 'tls.upstream_handshake_failed');
+    only(r, 0, 'provider.unavailable');
+  });
+});
+
+describe('tls.client_rejected_lens_ca (R67)', () => {
+  const connect = (error: { code: string; message: string; nodeCode?: string }) => exchange({
+    method: 'CONNECT', url: 'https://idp.example.com:443', response: null, error, clientAddress: '127.0.0.1',
+  });
+
+  it('flags a client that aborted the handshake with unknown_ca', () => {
+    const r = runRules([connect({ code: 'client_tls_rejected', message: 'the client aborted the TLS handshake (alert unknown_ca)', nodeCode: 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA' })]);
+    const f = only(r, 0, 'tls.client_rejected_lens_ca');
+    expect(f.severity).toBe('warning');
+    expect(f.detail).toMatch(/NODE_EXTRA_CA_CERTS/);
+    expect(f.detail).toMatch(/REQUESTS_CA_BUNDLE/);
+  });
+
+  it('near miss: a CONNECT refused because it targets oauth-lens itself', () => {
+    const r = runRules([connect({ code: 'proxy_loop', message: 'refused: idp.example.com:443 is oauth-lens itself' })]);
+    none(r, 0, 'tls.client_rejected_lens_ca');
+  });
+});
+
+describe('proxy.interference (R68)', () => {
+  it('flags a Squid block page answering instead of the AS', () => {
+    const r = runRules([tokenRequest({
+      form: ccForm,
+      response: { status: 403, headers: { Server: 'squid/5.7', 'X-Squid-Error': 'ERR_ACCESS_DENIED 0', Via: '1.1 proxy.corp.local (squid/5.7)' }, html: '<html><head><title>ERROR: The requested URL could not be retrieved</title></head><body>Access Denied.</body></html>' },
+    })]);
+    const f = only(r, 0, 'proxy.interference');
+    expect(f.severity).toBe('error');
+    expect(f.evidence?.intermediary_headers).toMatchObject({ 'x-squid-error': 'ERR_ACCESS_DENIED 0' });
+    expectNoSecrets(r, SECRETS);
+  });
+
+  it('flags a request body truncated before it reached the lens', () => {
+    const body = encodeForm(ccForm);
+    const r = runRules([tokenRequest({ body: body.slice(0, 40), contentType: 'application/x-www-form-urlencoded', headers: { 'Content-Length': String(body.length) }, response: oauthError('invalid_request', 'Missing client_secret') })]);
+    const f = only(r, 0, 'proxy.interference');
+    expect(f.evidence?.body).toEqual({ content_length: body.length, received: 40 });
+  });
+
+  it('flags a chained proxy that dropped the configured Basic credentials (#upstream_of_lens)', () => {
+    const r = runRules([tokenRequest({
+      headers: { Via: '1.1 envoy-sidecar' }, form: { grant_type: 'client_credentials', client_id: CLIENT_ID },
+      response: oauthError('invalid_client', 'Client authentication failed', 401),
+    })], { clients: [{ name: 'prod', clientId: CLIENT_ID, authMethod: 'client_secret_basic' }] });
+    const f = only(r, 0, 'proxy.interference');
+    expect(f.detail).toMatch(/without the Authorization \(Basic\) header, which client "prod" is configured to send/);
+  });
+
+  it('near miss: an ordinary JSON answer that passed a CDN (Via, X-Cache)', () => {
+    const r = runRules([tokenRequest({ form: ccForm, response: { status: 400, headers: { Via: '1.1 varnish', 'X-Cache': 'MISS' }, json: { error: 'invalid_scope' } } })]);
+    none(r, 0, 'proxy.interference');
+  });
+});
+
+describe('capture.exchange_not_observed (R69)', () => {
+  const flow = () => [
+    authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, scope: 'openid', state: STATE, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' }, { at: T(1) }),
+    authorizeRedirect({ code: CODE, state: STATE }, { at: T(5) }),
+    callbackRequest({ code: CODE, state: STATE }, { at: T(6) }),
+  ];
+
+  it('reports a callback whose code never reached the token endpoint through the lens', () => {
+    const r = runRules([...flow(), exchange({ at: T(45), method: 'GET', url: `${APP}/dashboard`, response: { status: 200, html: '<title>Dashboard</title>' } })]);
+    const f = only(r, 2, 'capture.exchange_not_observed');
+    expect(f.severity).toBe('info');
+    expect(f.detail).toMatch(/NODE_USE_ENV_PROXY/);
+    none(r, 1, 'capture.exchange_not_observed');
+    expectNoSecrets(r, SECRETS);
+  });
+
+  it('near miss: the token exchange was captured', () => {
+    const r = runRules([...flow(), tokenRequest({ at: T(7), url: TOKEN_URL, form: { ...codeForm, code_verifier: 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk' } }),
+      exchange({ at: T(45), method: 'GET', url: `${APP}/dashboard`, response: { status: 200, html: '<title>Dashboard</title>' } })]);
+    none(r, 2, 'capture.exchange_not_observed');
+  });
+});
