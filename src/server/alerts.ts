@@ -1,9 +1,10 @@
 /**
- * Failure-rate alert: a store subscriber that watches OAuth exchanges (kind ≠ other) in a sliding
- * window and raises `store.alert(...)` (→ feed `alert`, viewer banner) plus a pino warning when
- * more than `failureRateAlert` of them got a 5xx or a transport error. It needs a minimum sample so
- * a single early failure does not alarm, and fires once per episode: it re-arms only after the
- * rate has fallen back to or below the threshold.
+ * Failure-rate alert: a store subscriber that watches OAuth exchanges (kind ≠ other) per provider
+ * host in a sliding window and raises `store.alert(...)` (→ feed `alert`, viewer banner) plus a
+ * pino warning when more than `failureRateAlert` of them got a 5xx or a transport error. Per host,
+ * so one IdP's outage is not diluted by a healthy one. It needs a minimum sample so a single early
+ * failure does not alarm, and fires once per episode: it re-arms only after the rate has fallen
+ * back to or below the threshold.
  */
 import type { Exchange, Redacted } from '../model.js';
 import type { ExchangeStore } from '../store/store.js';
@@ -32,9 +33,8 @@ export class FailureRateAlerts {
   #windowMs: number;
   #minSample: number;
   #now: () => number;
-  /** Completed OAuth exchanges in the window, by id, oldest first (Map keeps insertion order). */
-  #outcomes = new Map<string, Outcome>();
-  #alerting = false;
+  /** Per host: completed OAuth exchanges in the window, by id, oldest first (Map keeps insertion order). */
+  #hosts = new Map<string, { outcomes: Map<string, Outcome>; alerting: boolean }>();
   #unsubscribe: () => void;
 
   constructor(options: { store: ExchangeStore; logger: LensLogger; thresholds?: AlertThresholds; now?: () => number }) {
@@ -56,37 +56,55 @@ export class FailureRateAlerts {
     if (!exchange.response && !exchange.error) return; // still in flight
     const now = this.#now();
     const failed = Boolean(exchange.error) || (exchange.response?.status ?? 0) >= 500;
+    const host = hostOf(exchange.request.url);
+    let state = this.#hosts.get(host);
+    if (!state) {
+      state = { outcomes: new Map(), alerting: false };
+      this.#hosts.set(host, state);
+    }
     // An update (findings changed) keeps its original place in the window.
-    const previous = this.#outcomes.get(exchange.id);
-    this.#outcomes.set(exchange.id, { at: previous?.at ?? now, failed });
+    const previous = state.outcomes.get(exchange.id);
+    state.outcomes.set(exchange.id, { at: previous?.at ?? now, failed });
     this.#expire(now);
-    this.#evaluate(now);
+    this.#evaluate(host, state, now);
   }
 
+  /** Drops outcomes older than the window, and hosts with none left (memory stays bounded). */
   #expire(now: number): void {
-    for (const [id, outcome] of this.#outcomes) {
-      if (now - outcome.at <= this.#windowMs) break;
-      this.#outcomes.delete(id);
+    for (const [host, state] of this.#hosts) {
+      for (const [id, outcome] of state.outcomes) {
+        if (now - outcome.at <= this.#windowMs) break;
+        state.outcomes.delete(id);
+      }
+      if (state.outcomes.size === 0) this.#hosts.delete(host);
     }
   }
 
-  #evaluate(now: number): void {
-    const total = this.#outcomes.size;
+  #evaluate(host: string, state: { outcomes: Map<string, Outcome>; alerting: boolean }, now: number): void {
+    const total = state.outcomes.size;
     let failedCount = 0;
-    for (const outcome of this.#outcomes.values()) if (outcome.failed) failedCount++;
+    for (const outcome of state.outcomes.values()) if (outcome.failed) failedCount++;
     const rate = total === 0 ? 0 : failedCount / total;
     if (total < this.#minSample || rate <= this.#rate) {
-      if (rate <= this.#rate) this.#alerting = false;
+      if (rate <= this.#rate) state.alerting = false;
       return;
     }
-    if (this.#alerting) return;
-    this.#alerting = true;
+    if (state.alerting) return;
+    state.alerting = true;
     const percent = Math.round(rate * 100);
     const message =
-      `${failedCount} of the last ${total} OAuth exchanges (${percent}%) failed with a 5xx or a transport error ` +
+      `${host}: ${failedCount} of the last ${total} OAuth exchanges (${percent}%) failed with a 5xx or a transport error ` +
       `within ${Math.round(this.#windowMs / 1000)} s (threshold ${Math.round(this.#rate * 100)}%)`;
-    const details = { failed: failedCount, total, rate, windowMs: this.#windowMs, threshold: this.#rate };
+    const details = { host, failed: failedCount, total, rate, windowMs: this.#windowMs, threshold: this.#rate };
     this.#logger.warn({ alert: FAILURE_RATE_ALERT_CODE, ...details }, message);
     this.#store.alert({ code: FAILURE_RATE_ALERT_CODE, message, at: now, details });
+  }
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'unknown host';
   }
 }

@@ -32,8 +32,8 @@ describe('failure-rate alert', () => {
     for (let i = 0; i < 3; i++) store.upsert(tokenExchange(store, 503));
     for (let i = 0; i < 5; i++) store.upsert(tokenExchange(store, 502));
     expect(alerts).toHaveLength(1); // once per episode, not once per failure
-    expect(alerts[0]).toMatchObject({ code: FAILURE_RATE_ALERT_CODE, details: { failed: 2, total: 22 } });
-    expect(alerts[0]!.message).toMatch(/2 of the last 22 OAuth exchanges/);
+    expect(alerts[0]).toMatchObject({ code: FAILURE_RATE_ALERT_CODE, details: { host: 'idp.example.com', failed: 2, total: 22 } });
+    expect(alerts[0]!.message).toMatch(/^idp\.example\.com: 2 of the last 22 OAuth exchanges/);
     await new Promise((resolve) => setImmediate(resolve));
     const warning = lines.find((line) => line.alert === FAILURE_RATE_ALERT_CODE);
     expect(warning).toMatchObject({ level: 40 });
@@ -59,6 +59,17 @@ describe('failure-rate alert', () => {
     expect(freshAlerts).toHaveLength(1);
     sink.stop();
     early.stop();
+  });
+
+  it('judges each provider host on its own', () => {
+    const store = new ExchangeStore();
+    const alerts: Alert[] = [];
+    store.on('alert', (alert) => alerts.push(alert));
+    const sink = new FailureRateAlerts({ store, logger: pino({ level: 'silent' }) });
+    for (let i = 0; i < 100; i++) store.upsert(tokenExchange(store, 200, { url: 'https://healthy.example.com/token' }));
+    for (let i = 0; i < 5; i++) store.upsert(tokenExchange(store, 502, { url: 'https://down.example.net/token' }));
+    expect(alerts.map((a) => a.details?.host)).toEqual(['down.example.net']);
+    sink.stop();
   });
 
   it('counts transport errors, forgets outside the window and re-arms after recovery', () => {
