@@ -17,7 +17,7 @@ export interface CliResult {
 
 export interface CliProcess {
   child: ChildProcess;
-  /** Resolves when stdout (or stderr) contains `text`. */
+  /** Resolves when stdout contains `text` (stderr echoes the command line, so it is not searched). */
   waitFor(text: string | RegExp, timeoutMs?: number): Promise<void>;
   done: Promise<CliResult>;
 }
@@ -46,7 +46,7 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): Cl
   const waiters: Array<{ test: (s: string) => boolean; resolve: () => void }> = [];
   const check = () => {
     for (const waiter of [...waiters]) {
-      if (waiter.test(stdout + stderr)) {
+      if (waiter.test(stdout)) {
         waiters.splice(waiters.indexOf(waiter), 1);
         waiter.resolve();
       }
@@ -63,7 +63,7 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): Cl
     waitFor: (text, timeoutMs = 15_000) =>
       new Promise<void>((resolve, reject) => {
         const test = (s: string) => (typeof text === 'string' ? s.includes(text) : text.test(s));
-        if (test(stdout + stderr)) return resolve();
+        if (test(stdout)) return resolve();
         const timer = setTimeout(() => reject(new Error(`timed out waiting for ${String(text)}; stdout=${stdout} stderr=${stderr}`)), timeoutMs);
         waiters.push({ test, resolve: () => { clearTimeout(timer); resolve(); } });
       }),
