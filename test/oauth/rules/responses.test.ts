@@ -249,3 +249,28 @@ describe('retry.masked_original_failure (R49)', () => {
     none(r, 1, 'retry.masked_original_failure');
   });
 });
+
+describe('issue scenarios across the family', () => {
+  it('500 with HTML: provider.unavailable is primary, response.non_json contributes', () => {
+    const r = runRules([tokenRequest({ form: codeForm, response: { status: 500, html: '<html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error</h1></body></html>' } })]);
+    expect(r.primary(0)?.code).toBe('provider.unavailable');
+    expect(only(r, 0, 'response.non_json').primary).toBe(false);
+  });
+
+  it('429 with Retry-After followed by a retry storm', () => {
+    const throttled = (s: number) => tokenRequest({ at: T(s), form: ccForm, response: { status: 429, headers: { 'Retry-After': '20' }, json: { error: 'too_many_requests' } } });
+    const r = runRules([1, 2, 3, 4, 5].map(throttled));
+    const storm = only(r, 4, 'retry.storm');
+    expect(storm.evidence?.attempts).toBe(5);
+    const limited = only(r, 4, 'rate_limit.throttled');
+    expect(limited.title).toMatch(/Retry-After ignored/);
+    expectNoSecrets(r, SECRETS);
+  });
+
+  it('near miss: a gzip-compressed JSON token response is JSON', () => {
+    const r = runRules([tokenRequest({ form: ccForm, response: { ...tokenSuccess(), gzip: true } })]);
+    none(r, 0, 'response.non_json');
+    none(r, 0, 'response.shape_invalid');
+  });
+});
+
