@@ -200,3 +200,20 @@ export function sameAuthorizationServer(issuedBy: string, authz: AnalyzedExchang
   if (oa === ob && (a === oa || b === ob)) return undefined;
   return false;
 }
+
+/**
+ * §1.17: provider answers that mean "this code is used or expired" without saying which. When the
+ * lens saw neither the authorization response nor an earlier redemption it reports both, medium.
+ */
+export function ambiguousCodeSignal(ex: AnalyzedExchange): string | undefined {
+  const code = errorCode(ex);
+  const text = errorText(ex);
+  if (code === 'bad_verification_code') return 'GitHub bad_verification_code';
+  if (code === 'invalid_code' && ex.provider === 'slack') return 'Slack invalid_code';
+  if (code !== 'invalid_grant') return undefined;
+  if (ex.provider === 'google' && /bad request/.test(text)) return 'Google invalid_grant "Bad Request"';
+  if (/code not valid/.test(text)) return 'Keycloak "Code not valid"';
+  if (ex.provider === 'apple') return 'Apple invalid_grant';
+  if (ex.provider === 'cognito') return 'Cognito invalid_grant';
+  return undefined;
+}

@@ -6,7 +6,7 @@
 import type { AnalyzedExchange, SecretRef } from '../types.js';
 import type { FindingDraft, Rule } from './types.js';
 import {
-  asErrorEvidence, codeRejected, duration, errorText, exchangeIds, hasAadsts, hintFor, isBogus,
+  ambiguousCodeSignal, asErrorEvidence, codeRejected, duration, errorText, exchangeIds, hasAadsts, hintFor, isBogus,
   isCodeExchange, issuedCodes, linkConfidence, outcome,
 } from './code-util.js';
 import { codeLifetime, explainAlteration, sameAuthorizationServer } from './code-util.js';
@@ -32,7 +32,7 @@ const codeReused: Rule = {
     if (!isCodeExchange(ex) || !ex.code || isBogus(ex.code)) return [];
     const earlier = ctx.correlation.sameCodeEarlier;
     const first = earlier[0];
-    if (!first) return signalOnlyReuse(ex);
+    if (!first) return issuedCodes(ctx).some((c) => c.ref.fp === ex.code?.fp) ? [] : signalOnlyReuse(ex);
     const dt = ex.at - first.at;
     const callbacks = ctx.correlation.callbacks.filter((c) => c.authorizeResponse?.code?.fp === ex.code?.fp);
     const causes: string[] = [];
@@ -85,14 +85,17 @@ const codeReused: Rule = {
 function signalOnlyReuse(ex: AnalyzedExchange): FindingDraft[] {
   const fb = ex.providerError?.facebook;
   const fbUsed = fb?.code === 100 && /used/i.test(fb.message ?? '');
-  if (!hasAadsts(ex, '54005') && !fbUsed) return [];
+  const ambiguous = ambiguousCodeSignal(ex);
+  if (!hasAadsts(ex, '54005') && !fbUsed && !ambiguous) return [];
   const fix = 'Redeem each code once: find the other place that redeems it (framework middleware, a retry, a second callback) and remove it.';
+  const said = ambiguous
+    ? `The AS answered ${outcome(ex)} (${ambiguous}), which means the code was already used or has expired; the lens saw neither the authorization response nor an earlier redemption, so it cannot tell which (see also code.expired). If used: another request redeemed it outside the lens (another process, a retry, or before capture started).`
+    : `The AS answered ${outcome(ex)}: the code was redeemed before, by a request that did not pass through the lens (another process, or before capture started).`;
   return [{
     code: 'code.reused',
     severity: 'error',
-    title: 'The authorization server says this code was already redeemed',
-    detail: `The AS answered ${outcome(ex)}: the code was redeemed before, by a request that did not pass through the lens (another process, or before capture started). `
-      + hintFor(ex, REUSE_HINTS) + ` Fix: ${fix}`,
+    title: ambiguous ? 'The code was rejected as used or expired (probably reused)' : 'The authorization server says this code was already redeemed',
+    detail: `${said} ` + hintFor(ex, REUSE_HINTS) + ` Fix: ${fix}`,
     fix,
     evidence: { code: ex.code?.display, asError: asErrorEvidence(ex) },
     confidence: 'medium',
@@ -123,9 +126,12 @@ const codeExpired: Rule = {
     if (!from) {
       // No callback seen: only the provider's own statement.
       const fbExpired = /expired/i.test(ex.providerError?.facebook?.message ?? '');
-      if (ctx.correlation.sameCodeEarlier.length || !(hasAadsts(ex, '70008') || fbExpired)) return [];
-      return [draft(ex, undefined, 'error', 'medium', 'The authorization server says the code expired',
-        `The AS answered ${outcome(ex)}: the authorization code expired before it was redeemed (the authorization response was not captured, so the delay is unknown).`
+      const ambiguous = ambiguousCodeSignal(ex);
+      if (ctx.correlation.sameCodeEarlier.length || !(hasAadsts(ex, '70008') || fbExpired || ambiguous)) return [];
+      return [draft(ex, undefined, 'error', 'medium', ambiguous ? 'The code was rejected as used or expired (possibly expired)' : 'The authorization server says the code expired',
+        (ambiguous
+          ? `The AS answered ${outcome(ex)} (${ambiguous}), which means the code was already used or has expired; the authorization response was not captured, so the lens cannot measure the delay (see also code.reused).`
+          : `The AS answered ${outcome(ex)}: the authorization code expired before it was redeemed (the authorization response was not captured, so the delay is unknown).`)
           + hintFor(ex, EXPIRY_HINTS) + ` Fix: ${fix}`, fix, { lifetimeMs: lifetime, lifetimeSource: source })];
     }
     const dt = ex.at - from.at;

@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  APP, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, T, authorizeRedirect, authorizeRequest, callbackRequest, exchange,
-  oauthError, runRules, tokenRequest, tokenSuccess,
+  APP, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, T, authorizeRedirect, authorizeRequest, callbackRequest, discoveryRequest,
+  exchange, jwt, oauthError, runRules, tokenRequest, tokenSuccess,
 } from '../../support/exchanges.js';
 import { expectNoSecret, findingOf } from './no-secret.js';
 
@@ -95,6 +95,27 @@ describe('code.reused (R16)', () => {
   });
 });
 
+describe('ambiguous "used or expired" answers (§1.17)', () => {
+  const GH = 'https://github.com/login/oauth/access_token';
+  const bad = { status: 200, json: { error: 'bad_verification_code', error_description: 'The code passed is incorrect or expired.', error_uri: 'https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors/#bad-verification-code' } };
+
+  it('reports both code.reused and code.expired, medium, when only the token call was captured', () => {
+    const r = runRules([tokenRequest({ url: GH, headers: { Accept: 'application/json' }, form: { client_id: 'Iv1.8a61f9b3a7aba766', client_secret: CLIENT_SECRET, code: CODE }, response: bad })]);
+    expect(findingOf(r.of(0), 'code.reused').confidence).toBe('medium');
+    expect(findingOf(r.of(0), 'code.expired').confidence).toBe('medium');
+    expectNoSecret(r.of(0), SECRETS);
+  });
+
+  it('near miss: the callback was seen a second earlier, so neither reuse nor expiry explains it', () => {
+    const r = runRules([
+      callbackRequest({ code: CODE, state: STATE }, { at: T(0) }),
+      tokenRequest({ url: GH, headers: { Accept: 'application/json' }, form: { client_id: 'Iv1.8a61f9b3a7aba766', client_secret: CLIENT_SECRET, code: CODE }, at: T(1), response: bad }),
+    ]);
+    expect(r.codes[1]).not.toContain('code.reused');
+    expect(r.codes[1]).not.toContain('code.expired');
+  });
+});
+
 describe('code.expired (R17)', () => {
   const GH_TOKEN = 'https://github.com/login/oauth/access_token';
   const ghBadCode = { status: 200, json: { error: 'bad_verification_code', error_description: 'The code passed is incorrect or expired.', error_uri: 'https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors/#bad-verification-code' } };
@@ -139,6 +160,13 @@ describe('code.expired (R17)', () => {
     expect(f.evidence?.lifetimeMs).toBe(300_000);
   });
 
+  it('trusts Entra AADSTS70008 when the authorization response was not captured', () => {
+    const r = runRules([tokenRequest({ url: `${ENTRA}/oauth2/v2.0/token`, form: codeForm(), response: entraError(70008, 'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.') })]);
+    const f = findingOf(r.of(0), 'code.expired');
+    expect(f.confidence).toBe('medium');
+    expect(f.evidence?.asError).toMatchObject({ aadsts: ['AADSTS70008'], trace_id: '0b4e1f5c-6a4d-4b2e-9c3e-2f1d0a9b8c7d' });
+  });
+
   it('near miss: a prompt exchange is not flagged, and a GitHub exchange within the window neither', () => {
     const r = runRules([
       callbackRequest({ code: CODE, state: STATE }, { at: T(0) }),
@@ -175,6 +203,20 @@ describe('code.altered (R18)', () => {
       tokenRequest({ form: codeForm(`${CODE}\n`), at: T(1), response: oauthError('invalid_grant', 'Invalid authorization code') }),
     ]);
     expect(findingOf(r.of(1), 'code.altered').evidence?.transform).toBe('whitespace');
+  });
+
+  it('proves the state was sent as the code, and a "+" turned into a space', () => {
+    const plusCode = 'ab+cd/ef+gh-0123456789ABCDEFGHIJ';
+    const r = runRules([
+      authorizeRequest(authorizeParams(), { at: T(0) }),
+      authorizeRedirect({ code: CODE, state: STATE }, { at: T(2) }),
+      tokenRequest({ form: codeForm(STATE), at: T(3), response: oauthError('invalid_grant', 'Invalid authorization code') }),
+      callbackRequest({ code: plusCode, state: 'other-state-123' }, { at: T(10) }),
+      tokenRequest({ form: codeForm(plusCode.replace(/\+/g, ' ')), at: T(11), response: oauthError('invalid_grant', 'Invalid authorization code') }),
+    ]);
+    expect(findingOf(r.of(2), 'code.altered').evidence?.transform).toBe('state_as_code');
+    expect(findingOf(r.of(4), 'code.altered').evidence?.transform).toBe('plus_as_space');
+    expectNoSecret(r.findings.flat(), [...SECRETS, plusCode, plusCode.replace(/\+/g, ' ')]);
   });
 
   it('flags a literal "undefined" sent as the code', () => {
@@ -234,6 +276,16 @@ describe('code.client_mismatch (R20)', () => {
     expectNoSecret(r.of(2), SECRETS);
   });
 
+  it('reads the client from HTTP Basic when the body has none', () => {
+    const r = runRules([
+      authorizeRequest(authorizeParams({ client_id: 'web-app-prod' }), { at: T(0) }),
+      authorizeRedirect({ code: CODE, state: STATE }, { at: T(2) }),
+      tokenRequest({ basic: ['web-app-staging', CLIENT_SECRET], form: { grant_type: 'authorization_code', code: CODE, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER }, at: T(3), response: oauthError('invalid_grant') }),
+    ]);
+    expect(findingOf(r.of(2), 'code.client_mismatch').evidence).toMatchObject({ tokenClientId: 'web-app-staging', tokenClientIdSource: 'basic' });
+    expectNoSecret(r.of(2), SECRETS);
+  });
+
   it('near miss: the same client on both legs', () => {
     expect(flow('web-app-prod').codes.flat()).not.toContain('code.client_mismatch');
   });
@@ -281,5 +333,34 @@ describe('authorize.error_returned (R21)', () => {
       callbackRequest({ code: CODE, state: STATE }, { at: T(3), url: `${APP}/callback` }),
     ]);
     expect(r.codes.flat()).not.toContain('authorize.error_returned');
+  });
+});
+
+describe('happy flows stay quiet (code, grant/scope and PKCE families)', () => {
+  const FAMILIES = /^(code\.|authorize\.error_returned|grant_type\.|scope\.|pkce\.)/;
+  const RT = 'rt-8xLOxBtZp8-Q2bC4dE6fG8hI0jK2lM4nO6pQ8rS';
+
+  it('discovery → authorize (S256) → redirect → callback → token → refresh → client_credentials', () => {
+    const r = runRules([
+      discoveryRequest({}, { at: T(0) }),
+      authorizeRequest(authorizeParams({ scope: 'openid profile offline_access', nonce: 'n-0S6_WzA2Mj' }), { at: T(1) }),
+      authorizeRedirect({ code: CODE, state: STATE, iss: 'https://idp.example.com' }, { at: T(8) }),
+      callbackRequest({ code: CODE, state: STATE, iss: 'https://idp.example.com' }, { at: T(8.2) }),
+      tokenRequest({ form: { grant_type: 'authorization_code', code: CODE, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER }, basic: [CLIENT_ID, CLIENT_SECRET], at: T(8.5), response: tokenSuccess({ refresh_token: RT, scope: 'openid profile offline_access', id_token: jwt({ iss: 'https://idp.example.com', aud: CLIENT_ID, nonce: 'n-0S6_WzA2Mj' }) }) }),
+      tokenRequest({ form: { grant_type: 'refresh_token', refresh_token: RT, scope: 'openid profile' }, basic: [CLIENT_ID, CLIENT_SECRET], at: T(3000), response: tokenSuccess({ refresh_token: `${RT}-2`, scope: 'openid profile' }) }),
+      tokenRequest({ form: { grant_type: 'client_credentials', scope: 'api.read' }, basic: ['svc-reporting', CLIENT_SECRET], at: T(3001) }),
+    ]);
+    expect(r.exchanges.map((e) => e.oauth.kind)).toEqual(['discovery', 'authorize', 'authorize_response', 'authorize_response', 'token', 'token', 'token']);
+    expect(r.codes.flat().filter((c) => FAMILIES.test(c))).toEqual([]);
+  });
+
+  it('GitHub: comma scopes, no grant_type, form-encoded answer', () => {
+    const gh = 'Iv1.8a61f9b3a7aba766';
+    const r = runRules([
+      authorizeRequest({ client_id: gh, redirect_uri: REDIRECT_URI, scope: 'repo,read:user', state: STATE }, { url: 'https://github.com/login/oauth/authorize', at: T(0) }),
+      callbackRequest({ code: 'a1b2c3d4e5f60718293a', state: STATE }, { at: T(5) }),
+      tokenRequest({ url: 'https://github.com/login/oauth/access_token', form: { client_id: gh, client_secret: CLIENT_SECRET, code: 'a1b2c3d4e5f60718293a', redirect_uri: REDIRECT_URI }, at: T(6), response: { status: 200, form: { access_token: 'gho_16C7e42F292c6912E7710c838347Ae178B4a', scope: 'repo,read:user', token_type: 'bearer' } } }),
+    ]);
+    expect(r.codes.flat().filter((c) => FAMILIES.test(c))).toEqual([]);
   });
 });
