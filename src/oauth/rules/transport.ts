@@ -81,7 +81,7 @@ const clientRejectedCa: Rule = {
 const INTERMEDIARY_HEADERS = ['via', 'x-cache', 'x-squid-error', 'proxy-agent', 'cf-mitigated', 'x-amzn-waf-action', 'x-iinfo', 'x-sucuri-id'];
 /** Headers that alone prove an intermediary produced the response. */
 const DECISIVE = new Set(['x-squid-error', 'proxy-agent', 'cf-mitigated', 'x-amzn-waf-action']);
-const BLOCK_TITLE = /access denied|blocked|attention required|just a moment|captive|request rejected|web filter|forbidden|security check|proxy|firewall|not allowed|authentication required/i;
+const BLOCK_TITLE = /access denied|blocked|attention required|just a moment|captive|request rejected|web filter|security check|proxy error|firewall|not allowed|authentication required/i;
 
 function interference(ex: AnalyzedExchange): { why: string; markers: Record<string, string> } | undefined {
   const r = ex.response;

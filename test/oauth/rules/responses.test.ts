@@ -4,6 +4,8 @@ import {
   AUTHORIZE_URL, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, T, TOKEN_URL, authorizeRequest, exchange, oauthError, runRules, tokenRequest, tokenSuccess,
 } from '../../support/exchanges.js';
 import { expectNoSecrets, none, only } from './families-support.js';
+import { CATALOGUE, FINDING_CODES } from '../../../src/oauth/catalogue.js';
+import { authorizeRedirect, callbackRequest, discoveryRequest, exchange as anyExchange, jwt } from '../../support/exchanges.js';
 
 const CODE = 'SplxlOBeZQQYbYS6WxSbIA-code-0123456789';
 const GHO = 'gho_16C7e42F292c6912E7710c838347Ae178B4a';
@@ -11,6 +13,7 @@ const SLACK_AT = 'xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy';
 const SECRETS = [CLIENT_SECRET, CODE, GHO, SLACK_AT];
 const codeForm = { grant_type: 'authorization_code', code: CODE, redirect_uri: REDIRECT_URI, client_id: CLIENT_ID, client_secret: CLIENT_SECRET };
 const ccForm = { grant_type: 'client_credentials', client_id: CLIENT_ID, client_secret: CLIENT_SECRET, scope: 'api.read' };
+const APP_BASE = 'https://app.example.com';
 const GITHUB_TOKEN = 'https://github.com/login/oauth/access_token';
 const SLACK_TOKEN = 'https://slack.com/api/oauth.v2.access';
 
@@ -271,6 +274,36 @@ describe('issue scenarios across the family', () => {
     const r = runRules([tokenRequest({ form: ccForm, response: { ...tokenSuccess(), gzip: true } })]);
     none(r, 0, 'response.non_json');
     none(r, 0, 'response.shape_invalid');
+  });
+});
+
+describe('no false positives on a healthy session', () => {
+  const MINE = new Set(['framing', 'responses', 'refresh', 'transport', 'secrets']);
+  const myCodes = FINDING_CODES.filter((c) => MINE.has(CATALOGUE[c].family));
+
+  it('discovery, code+PKCE, userinfo, refresh and client_credentials raise none of R37–R53, R66–R70', () => {
+    const ISS = 'https://idp.example.com';
+    const state = 'state-healthy-0123456789';
+    const verifier = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
+    const idToken = jwt({ iss: ISS, aud: CLIENT_ID, sub: 'user-1', nonce: 'n-healthy-1', iat: Math.floor(T(7) / 1000), exp: Math.floor(T(3607) / 1000) });
+    const at1 = 'at-healthy-access-token-0123456789abcdef';
+    const rt1 = 'rt-healthy-refresh-token-0123456789abcd';
+    const rt2 = 'rt-healthy-refresh-token-rotated-98765';
+    const r = runRules([
+      discoveryRequest({}, { at: T(1) }),
+      authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, scope: 'openid profile offline_access', state, nonce: 'n-healthy-1', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' }, { at: T(2) }),
+      authorizeRedirect({ code: CODE, state, iss: ISS }, { at: T(5) }),
+      callbackRequest({ code: CODE, state }, { at: T(6) }),
+      tokenRequest({ at: T(7), form: { grant_type: 'authorization_code', code: CODE, redirect_uri: REDIRECT_URI, code_verifier: verifier }, basic: [CLIENT_ID, CLIENT_SECRET], response: tokenSuccess({ access_token: at1, id_token: idToken, refresh_token: rt1, scope: 'openid profile offline_access' }) }),
+      anyExchange({ at: T(8), method: 'GET', url: `${ISS}/userinfo`, bearer: at1, response: { status: 200, json: { sub: 'user-1' } } }),
+      tokenRequest({ at: T(600), form: { grant_type: 'refresh_token', refresh_token: rt1 }, basic: [CLIENT_ID, CLIENT_SECRET], response: tokenSuccess({ refresh_token: rt2 }) }),
+      tokenRequest({ at: T(601), form: { grant_type: 'client_credentials', scope: 'api.read' }, basic: ['svc-client', CLIENT_SECRET] }),
+      anyExchange({ at: T(602), method: 'GET', url: `${ISS}/jwks`, response: { status: 200, json: { keys: [{ kty: 'RSA', kid: 'k1', use: 'sig', n: 'sXch', e: 'AQAB' }] } } }),
+      anyExchange({ at: T(700), method: 'GET', url: `${APP_BASE}/home`, response: { status: 200, html: '<title>Home</title>' } }),
+    ]);
+    const mine = r.findings.flat().filter((f) => (myCodes as string[]).includes(f.code));
+    expect(mine.map((f) => `${f.code}: ${f.title}`)).toEqual([]);
+    expectNoSecrets(r, [...SECRETS, at1, rt1, rt2, verifier]);
   });
 });
 
