@@ -104,6 +104,13 @@ describe('grant_type.not_allowed_for_client (R23)', () => {
     expect(f.evidence?.configClient).toBe('spa');
   });
 
+  it('gives Keycloak unauthorized_client for bad credentials only medium confidence', () => {
+    const r = runRules([tokenRequest({ url: `${KC}/token`, form: { grant_type: 'client_credentials', client_id: CLIENT_ID, client_secret: 'wrong' }, response: { status: 401, json: { error: 'unauthorized_client', error_description: 'Invalid client or Invalid client credentials' } } })]);
+    const f = findingOf(r.of(0), 'grant_type.not_allowed_for_client');
+    expect(f.confidence).toBe('medium');
+    expect(f.detail).toMatch(/client\.authentication_failed/);
+  });
+
   it('near miss: the same client_credentials request accepted, no config', () => {
     const r = runRules([tokenRequest({ url: 'https://myapp.auth.eu-west-1.amazoncognito.com/oauth2/token', basic: [CLIENT_ID, CLIENT_SECRET], form: { grant_type: 'client_credentials', scope: 'orders/read' } })]);
     expect(r.codes.flat()).not.toContain('grant_type.not_allowed_for_client');
@@ -121,6 +128,12 @@ describe('grant_type.deprecated_flow (R24)', () => {
     expect(pw.title).toMatch(/password/);
     expect(findingOf(r.of(1), 'grant_type.deprecated_flow').title).toMatch(/Implicit/);
     expectNoSecret(r.findings.flat(), [...SECRETS, 'Tr0ub4dor&3']);
+  });
+
+  it('escalates the password grant to error when the AS has it disabled', () => {
+    const r = runRules([tokenRequest({ url: `${KC}/token`, form: { grant_type: 'password', username: 'alice', password: 'Tr0ub4dor&3', client_id: CLIENT_ID }, response: oauthError('unauthorized_client', 'Client not allowed for direct access grants') })]);
+    expect(findingOf(r.of(0), 'grant_type.deprecated_flow').severity).toBe('error');
+    expectNoSecret(r.of(0), ['Tr0ub4dor&3']);
   });
 
   it('near miss: hybrid code id_token returns no access token in the front channel', () => {
@@ -197,6 +210,17 @@ describe('scope.invalid (R25)', () => {
     ]);
     expect(findingOf(r.of(0), 'scope.invalid').evidence?.issues).toEqual(expect.arrayContaining([expect.objectContaining({ subDiagnosis: '#missing_openid' })]));
     expect(findingOf(r.of(1), 'scope.invalid').severity).toBe('error');
+  });
+
+  it('advises, with medium confidence, on a failed request for a scope the AS does not advertise', () => {
+    const r = runRules([
+      discoveryRequest({ scopes_supported: ['openid', 'profile', 'email', 'offline_access'] }),
+      tokenRequest({ form: { grant_type: 'client_credentials', client_id: CLIENT_ID, client_secret: CLIENT_SECRET, scope: 'reports' }, response: oauthError('invalid_request', 'Request was missing a required parameter or was malformed') }),
+    ]);
+    const f = findingOf(r.of(1), 'scope.invalid');
+    expect(f.severity).toBe('warning');
+    expect(f.confidence).toBe('medium');
+    expect(f.evidence?.issues).toEqual([{ subDiagnosis: '#not_advertised', scopes: ['reports'] }]);
   });
 
   it('near misses: GitHub comma scopes, configured scopes in exact case', () => {
