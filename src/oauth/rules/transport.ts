@@ -3,6 +3,7 @@
  * client refused the lens certificate, something other than the AS answered (or damaged the request),
  * or a code was issued but its token exchange never passed through the lens.
  */
+import type { CapturedExchange } from '../../capture/types.js';
 import { header, headerValues } from '../facts.js';
 import type { AnalyzedExchange } from '../types.js';
 import type { Rule } from './types.js';
@@ -52,8 +53,26 @@ const handshakeFailed: Rule = {
   },
 };
 
-/** Client-side TLS alerts that mean "I do not trust this certificate". */
+/** Client-side TLS alerts that mean "I do not trust this certificate" (curl, Python, Java send one; Node just hangs up). */
 const CLIENT_ALERT = /UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|unknown ca|bad certificate|certificate unknown/i;
+
+/** TransportError code for "the client's TLS handshake with oauth-lens failed" (see clientTlsFailureCapture). */
+export const CLIENT_TLS_REJECTED = 'client_tls_rejected';
+
+/**
+ * The exchange to record when the proxy reports a failed client handshake (LensProxy `onClientTlsError`):
+ * no HTTP request exists, so this CONNECT record is the only trace tls.client_rejected_lens_ca can diagnose.
+ */
+export function clientTlsFailureCapture(id: string, authority: string, nodeCode: string, at: number, clientAddress?: string): CapturedExchange {
+  return {
+    id,
+    timings: { start: at, end: at },
+    connectTarget: authority,
+    ...(clientAddress ? { clientAddress } : {}),
+    request: { method: 'CONNECT', url: `https://${authority}`, httpVersion: '1.1', headers: [], body: { bytes: Buffer.alloc(0), size: 0, truncated: false } },
+    error: { code: CLIENT_TLS_REJECTED, message: 'the client aborted the TLS handshake with oauth-lens', nodeCode },
+  };
+}
 
 const CA_FIX = 'Make the runtime trust the oauth-lens CA (`oauth-lens env` prints the exports): Node NODE_EXTRA_CA_CERTS, Python requests REQUESTS_CA_BUNDLE, OpenSSL-based runtimes SSL_CERT_FILE, JVM a truststore via keytool / -Djavax.net.ssl.trustStore; remove certificate pinning for the AS host while debugging. Never disable verification (NODE_TLS_REJECT_UNAUTHORIZED=0).';
 
@@ -62,17 +81,18 @@ const clientRejectedCa: Rule = {
   check(ex) {
     const te = ex.transportError;
     if (!te) return [];
-    const explicit = te.code === 'client_tls_rejected';
-    const alert = ex.request.method === 'CONNECT' && CLIENT_ALERT.test(`${te.nodeCode ?? ''} ${te.message}`);
-    if (!explicit && !alert) return [];
+    const explicit = te.code === CLIENT_TLS_REJECTED;
+    const alert = CLIENT_ALERT.test(`${te.nodeCode ?? ''} ${te.message}`);
+    if (!explicit && !(alert && ex.request.method === 'CONNECT')) return [];
     const host = ex.request.url.host || ex.request.url.base;
+    const how = alert ? `sent a TLS alert (${te.nodeCode ?? te.message})` : `closed the connection during the handshake (${te.nodeCode ?? te.message}; Node clients hang up without an alert)`;
     return [{
       code: 'tls.client_rejected_lens_ca', severity: 'warning',
       title: `Client refused the oauth-lens certificate for ${host}`,
-      detail: `The client${ex.clientAddress ? ` at ${ex.clientAddress}` : ''} aborted the TLS handshake with oauth-lens for ${host} (${te.nodeCode ?? te.message}): it does not trust the oauth-lens CA or pins certificates. No HTTP request was captured on that connection, so nothing else can be diagnosed for it. ${CA_FIX}`,
+      detail: `The client${ex.clientAddress ? ` at ${ex.clientAddress}` : ''} ${how} instead of completing TLS with oauth-lens for ${host}: it does not trust the oauth-lens CA or pins certificates. No HTTP request was captured on that connection, so nothing else can be diagnosed for it. ${CA_FIX}`,
       fix: CA_FIX,
       evidence: { exchange: ex.id, target: host, transport_error: { code: te.code, message: te.message, ...(te.nodeCode ? { node_code: te.nodeCode } : {}) }, ...(ex.clientAddress ? { client: ex.clientAddress } : {}) },
-      confidence: explicit ? 'high' : 'medium', exchangeIds: [ex.id],
+      confidence: alert ? 'high' : 'medium', exchangeIds: [ex.id],
     }];
   },
 };

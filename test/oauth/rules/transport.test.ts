@@ -5,6 +5,7 @@ import {
   runRules, tokenRequest,
 } from '../../support/exchanges.js';
 import { expectNoSecrets, none, only } from './families-support.js';
+import { clientTlsFailureCapture } from '../../../src/oauth/rules/transport.js';
 
 const CODE = 'SplxlOBeZQQYbYS6WxSbIA-code-0123456789';
 const STATE = 'af0ifjsldkj-state-value-1';
@@ -43,20 +44,23 @@ describe('tls.upstream_handshake_failed (R66)', () => {
 });
 
 describe('tls.client_rejected_lens_ca (R67)', () => {
-  const connect = (error: { code: string; message: string; nodeCode?: string }) => exchange({
-    method: 'CONNECT', url: 'https://idp.example.com:443', response: null, error, clientAddress: '127.0.0.1',
-  });
-
-  it('flags a client that aborted the handshake with unknown_ca', () => {
-    const r = runRules([connect({ code: 'client_tls_rejected', message: 'the client aborted the TLS handshake (alert unknown_ca)', nodeCode: 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA' })]);
+  it('flags a client that sent the unknown_ca alert (curl, Python requests), recorded from the proxy callback', () => {
+    const r = runRules([clientTlsFailureCapture('tls-fail-1', 'idp.example.com:443', 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', T(1), '127.0.0.1')]);
     const f = only(r, 0, 'tls.client_rejected_lens_ca');
     expect(f.severity).toBe('warning');
+    expect(f.confidence).toBe('high');
+    expect(f.title).toBe('Client refused the oauth-lens certificate for idp.example.com');
     expect(f.detail).toMatch(/NODE_EXTRA_CA_CERTS/);
     expect(f.detail).toMatch(/REQUESTS_CA_BUNDLE/);
   });
 
+  it('flags a Node client hanging up during the handshake, with medium confidence', () => {
+    const r = runRules([clientTlsFailureCapture('tls-fail-2', 'idp.example.com:443', 'ECONNRESET', T(1))]);
+    expect(only(r, 0, 'tls.client_rejected_lens_ca').confidence).toBe('medium');
+  });
+
   it('near miss: a CONNECT refused because it targets oauth-lens itself', () => {
-    const r = runRules([connect({ code: 'proxy_loop', message: 'refused: idp.example.com:443 is oauth-lens itself' })]);
+    const r = runRules([exchange({ method: 'CONNECT', url: 'https://idp.example.com:443', response: null, error: { code: 'proxy_loop', message: 'refused: idp.example.com:443 is oauth-lens itself' } })]);
     none(r, 0, 'tls.client_rejected_lens_ca');
   });
 });
