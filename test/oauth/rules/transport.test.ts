@@ -1,5 +1,7 @@
 /** §1.15 TLS, intermediaries, capture gaps (R66–R69). */
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run, startTestLens, type TestLens } from '../../proxy/support/lens.js';
+import { createTestCa, startHttpsUpstream, type Upstream } from '../../proxy/support/upstream.js';
 import {
   APP, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, T, TOKEN_URL, authorizeRedirect, authorizeRequest, callbackRequest, encodeForm, exchange, oauthError,
   runRules, tokenRequest,
@@ -121,3 +123,49 @@ describe('capture.exchange_not_observed (R69)', () => {
     none(r, 2, 'capture.exchange_not_observed');
   });
 });
+
+describe('on real traffic through the real proxy', () => {
+  let lens: TestLens;
+  let upstream: Upstream;
+  const tlsFailures: Array<{ target: string; code: string }> = [];
+
+  beforeAll(async () => {
+    // An AS whose certificate comes from a CA oauth-lens was not told to trust (corporate inspection / private CA).
+    upstream = await startHttpsUpstream({ ca: await createTestCa() }, (_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"access_token":"never-sent","token_type":"Bearer"}');
+    });
+    lens = await startTestLens({ onClientTlsError: (target, code) => void tlsFailures.push({ target, code }) });
+  });
+  afterAll(async () => {
+    await lens?.close();
+    await upstream?.close();
+  });
+
+  it('curl token request to an AS with an untrusted certificate → tls.upstream_handshake_failed', async () => {
+    const url = `${upstream.url}/oauth/token`;
+    const { stdout } = await run('curl', ['-sS', '--max-time', '10', '-x', lens.proxy.url, '--cacert', `${lens.ca.paths.dir}/ca.pem`,
+      '-d', encodeForm(ccForm), '-w', '\n%{http_code}', url], { encoding: 'utf8' });
+    expect(stdout.trim().split('\n').pop()).toBe('502');
+    const captured = await lens.waitFor((c) => c.request.url === url);
+    const r = runRules([captured]);
+    expect(r.exchanges[0]!.oauth.kind).toBe('token');
+    const f = only(r, 0, 'tls.upstream_handshake_failed');
+    expect(f.primary).toBe(true);
+    expect(f.evidence?.transport_error).toMatchObject({ code: 'tls_untrusted' });
+    expectNoSecrets(r, SECRETS);
+  });
+
+  it('curl that does not trust the oauth-lens CA → tls.client_rejected_lens_ca', async () => {
+    const target = `idp.example.com:${upstream.port}`;
+    await run('curl', ['-sS', '--max-time', '10', '-x', lens.proxy.url, '--cacert', '/etc/ssl/certs/ca-certificates.crt', `https://${target}/oauth/token`])
+      .catch(() => undefined);
+    const deadline = Date.now() + 5000;
+    while (!tlsFailures.length && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+    const failure = tlsFailures.find((t) => t.target === target);
+    expect(failure?.code).toBe('ERR_SSL_TLSV1_ALERT_UNKNOWN_CA');
+    const r = runRules([clientTlsFailureCapture('live-tls-1', failure!.target, failure!.code, T(1), '127.0.0.1')]);
+    expect(only(r, 0, 'tls.client_rejected_lens_ca').confidence).toBe('high');
+  });
+});
+
