@@ -103,6 +103,11 @@ export function issuedCodes(ctx: RuleContext): Array<{ ref: SecretRef; from: Ana
   return out;
 }
 
+/** ISO time for evidence; undefined for a timestamp that is not a valid date (e.g. from a hand-edited HAR). */
+export function iso(ms: number): string | undefined {
+  return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : undefined;
+}
+
 /** `12.3 s` / `4 min 5 s` — Δt for titles and detail. */
 export function duration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;

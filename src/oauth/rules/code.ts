@@ -6,7 +6,7 @@
 import type { AnalyzedExchange, SecretRef } from '../types.js';
 import type { FindingDraft, Rule } from './types.js';
 import {
-  ambiguousCodeSignal, asErrorEvidence, codeRejected, duration, errorText, exchangeIds, hasAadsts, hintFor, isBogus,
+  ambiguousCodeSignal, asErrorEvidence, codeRejected, duration, iso, errorText, exchangeIds, hasAadsts, hintFor, isBogus,
   isCodeExchange, issuedCodes, linkConfidence, outcome,
 } from './code-util.js';
 import { codeLifetime, explainAlteration, sameAuthorizationServer } from './code-util.js';
@@ -67,8 +67,8 @@ const codeReused: Rule = {
       fix,
       evidence: {
         code: ex.code.display,
-        firstExchange: { id: first.id, at: new Date(first.at).toISOString(), outcome: outcome(first), userAgent: first.request.userAgent, clientAuth: first.clientAuth.methods },
-        thisExchange: { id: ex.id, at: new Date(ex.at).toISOString(), outcome: outcome(ex), userAgent: ex.request.userAgent, clientAuth: ex.clientAuth.methods },
+        firstExchange: { id: first.id, at: iso(first.at), outcome: outcome(first), userAgent: first.request.userAgent, clientAuth: first.clientAuth.methods },
+        thisExchange: { id: ex.id, at: iso(ex.at), outcome: outcome(ex), userAgent: ex.request.userAgent, clientAuth: ex.clientAuth.methods },
         deltaMs: dt,
         presentations: earlier.length + 1,
         callbacksWithThisCode: callbacks.length,
@@ -135,7 +135,7 @@ const codeExpired: Rule = {
           + hintFor(ex, EXPIRY_HINTS) + ` Fix: ${fix}`, fix, { lifetimeMs: lifetime, lifetimeSource: source })];
     }
     const dt = ex.at - from.at;
-    const evidence = { issuedAt: new Date(from.at).toISOString(), redeemedAt: new Date(ex.at).toISOString(), deltaMs: dt, lifetimeMs: lifetime, lifetimeSource: source };
+    const evidence = { issuedAt: iso(from.at), redeemedAt: iso(ex.at), deltaMs: dt, lifetimeMs: lifetime, lifetimeSource: source };
     if (dt > lifetime && rejected) {
       return [draft(ex, from, 'error', 'high', `Authorization code redeemed ${duration(dt)} after it was issued (lifetime ${duration(lifetime)})`,
         `The code was issued at ${evidence.issuedAt} (exchange ${from.id}) and redeemed ${duration(dt)} later, beyond its ${duration(lifetime)} lifetime (${source}); the AS answered ${outcome(ex)}.`

@@ -2,6 +2,7 @@
  * Authorization-code lifecycle rules (R16–R21) through the real engine: realistic authorize →
  * redirect → callback → token sequences with provider-shaped answers, each with a near miss.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   APP, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, T, authorizeRedirect, authorizeRequest, callbackRequest, discoveryRequest,
@@ -362,5 +363,31 @@ describe('happy flows stay quiet (code, grant/scope and PKCE families)', () => {
       tokenRequest({ url: 'https://github.com/login/oauth/access_token', form: { client_id: gh, client_secret: CLIENT_SECRET, code: 'a1b2c3d4e5f60718293a', redirect_uri: REDIRECT_URI }, at: T(6), response: { status: 200, form: { access_token: 'gho_16C7e42F292c6912E7710c838347Ae178B4a', scope: 'repo,read:user', token_type: 'bearer' } } }),
     ]);
     expect(r.codes.flat().filter((c) => FAMILIES.test(c))).toEqual([]);
+  });
+});
+
+describe('hostile input (fast-check): the three families never throw and never echo a secret', () => {
+  const MINE = /^(code\.|authorize\.error_returned|grant_type\.|scope\.|pkce\.)/;
+  const text = fc.string({ unitSize: 'binary', maxLength: 40 });
+  const secretish = fc.stringMatching(/^[A-Za-z0-9+/=_.~ %-]{12,60}$/);
+  const grant = fc.oneof(fc.constantFrom('authorization_code', 'refresh_token', 'client_credentials', 'password', 'urn:ietf:params:oauth:grant-type:device_code', 'authorization-code', ''), text);
+  const scope = fc.oneof(fc.constantFrom('openid profile', 'openid,profile', 'a+b', 'OpenID', 'https://graph.microsoft.com/.default api://x/y'), text);
+  const error = fc.constantFrom('invalid_grant', 'invalid_scope', 'unsupported_grant_type', 'unauthorized_client', 'invalid_request', 'bad_verification_code', 'access_denied');
+
+  it('random authorize → redirect → token sequences', () => {
+    fc.assert(fc.property(
+      fc.record({ code: secretish, verifier: secretish, state: secretish, challenge: text, method: fc.constantFrom('S256', 'plain', 's256', ''), grant, scope, error, status: fc.constantFrom(200, 400, 401, 500), secondAt: fc.integer({ min: 0, max: 2_000_000 }) }),
+      (g) => {
+        const secrets = [g.code, g.verifier].filter((s) => s.trim().length >= 12);
+        const r = runRules([
+          authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, scope: g.scope, state: g.state, code_challenge: g.challenge, ...(g.method ? { code_challenge_method: g.method } : {}) }, { at: T(0) }),
+          authorizeRedirect({ code: g.code, state: g.state }, { at: T(1) }),
+          tokenRequest({ form: { grant_type: g.grant, code: g.code, code_verifier: g.verifier, scope: g.scope, client_id: CLIENT_ID }, at: T(2), response: g.status === 200 ? tokenSuccess({ scope: g.scope }) : oauthError(g.error, 'failed', g.status) }),
+          tokenRequest({ form: { grant_type: g.grant, code: g.code, code_verifier: g.verifier, client_id: CLIENT_ID }, at: T(2) + g.secondAt, response: oauthError(g.error) }),
+        ]);
+        expect(r.warnings.filter((w) => MINE.test(String((w.obj as { rule?: string }).rule)))).toEqual([]);
+        expectNoSecret(r.findings.flat().filter((f) => MINE.test(f.code)), secrets);
+      },
+    ), { numRuns: 150 });
   });
 });
