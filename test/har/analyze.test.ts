@@ -1,6 +1,6 @@
 /**
- * Offline analysis of foreign HARs through the real engine: fixtures written like mitmproxy's and
- * Chrome's exports from a real oidc-provider flow (test/fixtures/har/generate.ts), with raw secrets.
+ * Offline analysis of foreign HARs through the real engine: fixtures written like mitmproxy's,
+ * Chrome's, Firefox's and Charles's exports from a real oidc-provider flow (test/fixtures/har/generate.ts), with raw secrets.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +17,8 @@ const load = (name: string): unknown => JSON.parse(readFileSync(join(dir, name),
 const FIXTURES = [
   { file: 'mitmproxy-backend.har', creator: 'mitmproxy', codes: ['redirect_uri.trailing_slash', 'code.reused'] },
   { file: 'chrome-spa.har', creator: 'WebInspector', codes: ['code.reused'] },
+  { file: 'firefox-spa.har', creator: 'Firefox', codes: ['code.reused'] },
+  { file: 'charles-backend.har', creator: 'Charles Proxy', codes: ['redirect_uri.trailing_slash', 'code.reused'] },
 ];
 
 describe.each(FIXTURES)('analyze $file', ({ file, creator, codes }) => {
