@@ -1,5 +1,6 @@
 /** §1.8 request framing (R37–R42): each rule with a realistic positive case and a near-miss negative. */
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLiveIdp, type LiveIdp } from './families-live.js';
 import {
   CLIENT_ID, CLIENT_SECRET, IDP, REDIRECT_URI, T, TOKEN_URL, discoveryRequest, encodeForm, exchange, oauthError, runRules, tokenRequest,
 } from '../../support/exchanges.js';
@@ -203,3 +204,43 @@ describe('endpoint.not_found_or_method (R42)', () => {
     none(r, 0, 'endpoint.not_found_or_method');
   });
 });
+
+describe('on real traffic: oidc-provider behind the real proxy, curl as client', () => {
+  let live: LiveIdp;
+  beforeAll(async () => {
+    live = await startLiveIdp();
+  }, 30_000);
+  afterAll(async () => {
+    await live?.close();
+  });
+
+  it('a JSON token request → request.wrong_content_type with the provider\'s rejection', async () => {
+    const m = live.idp.clients.machine;
+    const status = await live.curl(live.idp.endpoints.token, ['-H', 'Content-Type: application/json',
+      '--data', JSON.stringify({ grant_type: 'client_credentials', client_id: m.clientId, client_secret: m.clientSecret })]);
+    expect(status).toBeGreaterThanOrEqual(400);
+    const r = runRules(live.capturesOf(live.idp.endpoints.token).slice(-1));
+    const f = only(r, 0, 'request.wrong_content_type');
+    expect(f.severity).toBe('error');
+    expect(f.evidence?.keys).toEqual(['grant_type', 'client_id', 'client_secret']);
+    expectNoSecrets(r, [m.clientSecret!]);
+  });
+
+  it('client_secret in the query string → request.params_in_query and secret.in_url', async () => {
+    const m = live.idp.clients.machine;
+    const url = `${live.idp.endpoints.token}?${encodeForm({ grant_type: 'client_credentials', client_id: m.clientId, client_secret: m.clientSecret! })}`;
+    await live.curl(url, ['-X', 'POST']);
+    const r = runRules(live.capturesOf(live.idp.endpoints.token).slice(-1));
+    only(r, 0, 'request.params_in_query');
+    only(r, 0, 'secret.in_url');
+    expectNoSecrets(r, [m.clientSecret!]);
+  });
+
+  it('near miss: the same request form-encoded in the body succeeds without framing findings', async () => {
+    const m = live.idp.clients.machine;
+    expect(await live.curl(live.idp.endpoints.token, ['-u', `${m.clientId}:${m.clientSecret}`, '-d', 'grant_type=client_credentials'])).toBe(200);
+    const r = runRules(live.capturesOf(live.idp.endpoints.token).slice(-1));
+    expect(r.of(0).filter((f) => /^(request|transport|endpoint)\./.test(f.code)).map((f) => f.code)).toEqual([]);
+  });
+});
+

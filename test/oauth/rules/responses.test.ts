@@ -1,5 +1,6 @@
 /** §1.9 responses, availability, retries (R43–R49): positive cases from real provider shapes and near misses. */
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLiveIdp, type LiveIdp } from './families-live.js';
 import {
   AUTHORIZE_URL, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, T, TOKEN_URL, authorizeRequest, exchange, oauthError, runRules, tokenRequest, tokenSuccess,
 } from '../../support/exchanges.js';
@@ -304,6 +305,44 @@ describe('no false positives on a healthy session', () => {
     const mine = r.findings.flat().filter((f) => (myCodes as string[]).includes(f.code));
     expect(mine.map((f) => `${f.code}: ${f.title}`)).toEqual([]);
     expectNoSecrets(r, [...SECRETS, at1, rt1, rt2, verifier]);
+  });
+});
+
+describe('on real traffic: oidc-provider behind the real proxy, curl as client', () => {
+  let live: LiveIdp;
+  beforeAll(async () => {
+    live = await startLiveIdp();
+  }, 30_000);
+  afterAll(async () => {
+    await live?.close();
+  });
+  const machine = () => live.idp.clients.machine;
+  const cc = () => ['-u', `${machine().clientId}:${machine().clientSecret}`, '-d', 'grant_type=client_credentials'];
+
+  it('a provider answering 500 with HTML → provider.unavailable (primary) and response.non_json', async () => {
+    live.idp.failNext({ status: 500 });
+    expect(await live.curl(live.idp.endpoints.token, cc())).toBe(500);
+    const r = runRules(live.capturesOf(live.idp.endpoints.token).slice(-1));
+    expect(r.primary(0)?.code).toBe('provider.unavailable');
+    only(r, 0, 'response.non_json');
+    expectNoSecrets(r, [machine().clientSecret!]);
+  });
+
+  it('429 with Retry-After followed by a retry storm → rate_limit.throttled and retry.storm', async () => {
+    live.idp.failNext({ status: 429, count: 5, retryAfterSeconds: 3 });
+    const before = live.capturesOf(live.idp.endpoints.token).length;
+    for (let i = 0; i < 5; i++) expect(await live.curl(live.idp.endpoints.token, cc())).toBe(429);
+    const r = runRules(live.capturesOf(live.idp.endpoints.token).slice(before));
+    expect(only(r, 4, 'retry.storm').evidence?.attempts).toBe(5);
+    expect(only(r, 4, 'rate_limit.throttled').title).toMatch(/Retry-After ignored/);
+    expectNoSecrets(r, [machine().clientSecret!]);
+  });
+
+  it('near miss: the same client_credentials request answered normally', async () => {
+    expect(await live.curl(live.idp.endpoints.token, cc())).toBe(200);
+    const r = runRules(live.capturesOf(live.idp.endpoints.token).slice(-1));
+    const mine = r.of(0).filter((f) => /^(response|provider|rate_limit|retry)\./.test(f.code));
+    expect(mine.map((f) => f.code)).toEqual([]);
   });
 });
 
