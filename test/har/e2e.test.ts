@@ -14,7 +14,7 @@ import { ProxyAgent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLens, type Lens } from '../../src/app.js';
 import { OAuthEngine } from '../../src/oauth/engine.js';
-import { startAdminServer, type AdminServer } from '../../src/server/index.js';
+import { startAdminServer, writeStateFile, type AdminServer } from '../../src/server/index.js';
 import { ExchangeStore } from '../../src/store/index.js';
 import { pkcePair, startIdp, type StartedIdp } from '../support/idp.js';
 import { leakedIn } from './leak.js';
@@ -138,5 +138,9 @@ describe('export → analyze → curl replay, through the CLI', () => {
     await new Promise((r) => replay.on('close', r));
     expect(out).toBe(`${failedResponse}\n400`);
     await expect(cli(['curl', 'no-such-id', '--url', admin.url, '--token', admin.token])).rejects.toMatchObject({ stderr: expect.stringMatching(/HTTP 404/) });
+    // Without flags, the instance is found through the state file `start` writes.
+    await expect(cli(['curl', failing.id])).rejects.toMatchObject({ stderr: expect.stringMatching(/no running oauth-lens found/) });
+    writeStateFile({ uiUrl: admin.url, token: admin.token, proxyUrl: lens.proxyUrl, pid: process.pid }, join(work, 'state'));
+    expect((await cli(['curl', failing.id])).stdout).toBe(command);
   });
 });
