@@ -94,10 +94,11 @@ export class OAuthEngine {
     }
     try {
       const flowId = this.#flows.add(facts);
-      const findings = this.#runner.run(facts, this.#context(facts, facts.at), flowId);
+      const ctx = this.#context(facts, facts.at);
+      const findings = this.#runner.run(facts, ctx, flowId);
       exchange = withOAuth(exchange, this.#view(facts, flowId, findings));
       this.#remember(exchange);
-      return { exchange, updated: this.#reevaluate(facts) };
+      return { exchange, updated: this.#reevaluate(facts, ctx.correlation) };
     } catch (err) {
       this.#logger?.warn({ code: 'OAL_ERR_CORRELATE', exchangeId: captured.id, error: err instanceof Error ? err.name : typeof err }, 'correlation failed; exchange stored without findings');
       return { exchange, updated: [] };
@@ -132,9 +133,9 @@ export class OAuthEngine {
   }
 
   /** Re-runs rules on earlier related exchanges; returns those whose oauth view changed. */
-  #reevaluate(latest: AnalyzedExchange): Redacted<Exchange>[] {
+  #reevaluate(latest: AnalyzedExchange, correlation: RuleContext['correlation']): Redacted<Exchange>[] {
     const updated: Redacted<Exchange>[] = [];
-    for (const prev of this.#flows.affectedBy(latest, this.config.thresholds)) {
+    for (const prev of this.#flows.affectedBy(latest, this.config.thresholds, correlation)) {
       const stored = this.#stored.get(prev.id);
       if (!stored) continue;
       const flowId = this.#flows.flowOf(prev.id);

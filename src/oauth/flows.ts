@@ -78,8 +78,9 @@ export class FlowTracker {
     this.#rtIssued = new Index(keys, per);
     this.#rtUsed = new Index(keys, per);
     this.#atIssued = new Index(keys, per);
-    this.#byHost = new Index(1_000, 500);
-    this.#byClient = new Index(1_000, 500);
+    // Per host/client only the most recent 100: enough for storms (≥5/60 s) and outages (≥3 in 5 min), cheap for rules.
+    this.#byHost = new Index(1_000, 100);
+    this.#byClient = new Index(1_000, 100);
     this.#authzByClient = new Index(1_000, per);
     this.#deviceCode = new Index(keys, per);
     this.#byFlow = new Index(keys, per);
@@ -98,14 +99,15 @@ export class FlowTracker {
     return this.#entries.get(id)?.flowId;
   }
 
-  #list(ids: readonly string[], exclude?: string): AnalyzedExchange[] {
+  /** Exchanges for ids (index lists are appended in arrival order, so already oldest first). */
+  #list(ids: readonly string[], exclude?: string, sort = false): AnalyzedExchange[] {
     const out: AnalyzedExchange[] = [];
     for (const id of ids) {
       if (id === exclude) continue;
       const e = this.#entries.get(id);
       if (e) out.push(e.ex);
     }
-    return out.sort((a, b) => a.seq - b.seq);
+    return sort ? out.sort((a, b) => a.seq - b.seq) : out;
   }
 
   /** Adds an exchange, indexes it and assigns its flow id. */
@@ -213,7 +215,7 @@ export class FlowTracker {
 
   #pkceMatches(ex: AnalyzedExchange): AnalyzedExchange[] {
     const ids = [...this.#byChallenge.get(ex.pkce.verifierS256), ...this.#byPlain.get(ex.pkce.verifierPlainFp)];
-    return ex.pkce.verifierS256 || ex.pkce.verifierPlainFp ? this.#list([...new Set(ids)], ex.id).filter((a) => a.seq < ex.seq) : [];
+    return ex.pkce.verifierS256 || ex.pkce.verifierPlainFp ? this.#list([...new Set(ids)], ex.id, true).filter((a) => a.seq < ex.seq) : [];
   }
 
   /** The correlation view rules get for `ex`, relative to everything currently known. */
@@ -324,22 +326,27 @@ export class FlowTracker {
   }
 
   /** Earlier exchanges whose findings may change because `ex` arrived (bounded). */
-  affectedBy(ex: AnalyzedExchange, t: Thresholds, max = 25): AnalyzedExchange[] {
+  affectedBy(ex: AnalyzedExchange, t: Thresholds, correlation?: Correlation, max = 25): AnalyzedExchange[] {
     const out = new Map<string, AnalyzedExchange>();
     const flowId = this.flowOf(ex.id);
     const push = (list: Iterable<AnalyzedExchange>) => {
       for (const x of list) if (x.seq < ex.seq && !out.has(x.id)) out.set(x.id, x);
     };
-    const c = this.correlation(ex, t);
+    const c = correlation ?? this.correlation(ex, t);
     push([c.authorize, c.authorizeResponse].filter((x): x is AnalyzedExchange => !!x));
     push(c.callbacks);
     push(c.sameCodeEarlier);
     push(c.sameRefreshEarlier);
     if (c.refreshIssuedBy) push([c.refreshIssuedBy]);
-    // Same-host exchanges within the redirect-follow window (R40 follow-up, R47 Retry-After ignored).
-    push(c.sameHostEarlier.filter((x) => ex.at - x.at <= Math.max(t.redirectFollowMs, 60_000)).slice(-5));
+    // Same-host failures/redirects shortly before: their findings can depend on what the client did next
+    // (R40 follow-up, R47 Retry-After ignored, R44 client proceeding after an error in 2xx).
+    // Only the immediately preceding same-host exchange: those rules look at the client's *next* request.
+    const previous = c.sameHostEarlier.at(-1);
+    if (previous && ex.at - previous.at <= Math.max(t.redirectFollowMs, 60_000)
+      && (!!previous.transportError || !!previous.providerError || (!!previous.response && previous.response.status >= 300))) push([previous]);
     if (flowId) {
-      push(this.#list(this.#byFlow.get(flowId), ex.id).slice(-10));
+      // Flows of code/token exchanges only; a flow is small (authorize, response, callback, tokens).
+      push(this.#list(this.#byFlow.get(flowId), ex.id).slice(-8));
     }
     return [...out.values()].sort((a, b) => b.seq - a.seq).slice(0, max).sort((a, b) => a.seq - b.seq);
   }

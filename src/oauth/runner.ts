@@ -22,10 +22,12 @@ export class RuleRunner {
   /** Drafts dropped for breaking the contract (foreign code, bad severity). */
   invalidDrafts = 0;
   #logger: RunnerLogger | undefined;
+  #probable: readonly Rule[];
 
   constructor(rules: readonly Rule[], logger?: RunnerLogger) {
     this.rules = rules;
     this.#logger = logger;
+    this.#probable = rules.filter((r) => 'probableOk' in CATALOGUE[r.code] && CATALOGUE[r.code].probableOk);
   }
 
   get errorCount(): number {
@@ -37,9 +39,9 @@ export class RuleRunner {
   run(ex: AnalyzedExchange, ctx: RuleContext, flowId?: string): Finding[] {
     const drafts: Array<{ draft: FindingDraft; order: number }> = [];
     let order = 0;
-    for (const rule of this.rules) {
+    // §3.1: a "probable" token request only gets the rules that do not depend on the endpoint being OAuth.
+    for (const rule of ex.recognition === 'probable' ? this.#probable : this.rules) {
       if (rule.kinds && !rule.kinds.includes(ex.kind)) continue;
-      if (ex.recognition === 'probable' && !('probableOk' in CATALOGUE[rule.code] && CATALOGUE[rule.code].probableOk)) continue;
       let out: FindingDraft[];
       try {
         out = rule.check(ex, ctx);

@@ -91,8 +91,10 @@ describe('correlation', () => {
 
   it('same-host windows and the learned-secret first sighting (R10 without config)', () => {
     const { seen, rule } = recorder();
-    const cc = (url?: string) => tokenRequest({ ...(url ? { url } : {}), form: { grant_type: 'client_credentials', client_id: CLIENT_ID, client_secret: CLIENT_SECRET } });
-    const list = [cc(), cc(), cc('https://idp.staging.example.com/oauth/token')];
+    const cc = (url?: string, throttled = false) => tokenRequest({ ...(url ? { url } : {}), form: { grant_type: 'client_credentials', client_id: CLIENT_ID, client_secret: CLIENT_SECRET },
+      ...(throttled ? { response: { status: 429, headers: { 'Retry-After': '30' }, json: { error: 'slow_down' } } } : {}) });
+    // The first is throttled, so it is re-evaluated when the next request to that host arrives (R47 Retry-After ignored).
+    const list = [cc(undefined, true), cc(), cc('https://idp.staging.example.com/oauth/token')];
     run(list, [rule]);
     expect(seen.get(list[1]!.id)?.sameHostEarlier.map((x) => x.id)).toEqual([list[0]!.id]);
     expect(seen.get(list[0]!.id)?.sameHostLater.map((x) => x.id)).toEqual([list[1]!.id]);
