@@ -66,6 +66,7 @@ function toEntry(exchange: Exchange): HarEntry {
       ...(exchange.oauth.clientId ? { clientId: exchange.oauth.clientId } : {}),
       ...(exchange.oauth.provider ? { provider: exchange.oauth.provider } : {}),
       ...(exchange.oauth.providerError ? { providerError: exchange.oauth.providerError } : {}),
+      ...(exchange.oauth.jwts?.length ? { jwts: exchange.oauth.jwts } : {}),
       ...(exchange.error ? { error: { ...exchange.error } } : {}),
       findings: exchange.oauth.findings.map(toHarFinding),
     },

@@ -3,7 +3,7 @@
  * `_oauthLens` entry extension from the public interface. Readers of foreign HARs use the loose
  * `ForeignHar*` shapes in from-har.ts instead: other tools omit and add fields freely.
  */
-import type { ExchangeKind, Severity } from '../model.js';
+import type { DecodedJwt, ExchangeKind, Severity } from '../model.js';
 
 export interface HarNameValue {
   name: string;
@@ -94,6 +94,8 @@ export interface HarOAuthLens {
   clientId?: string;
   provider?: string;
   providerError?: Record<string, unknown>;
+  /** Decoded JWTs (header and allow-listed claims only). */
+  jwts?: DecodedJwt[];
   /** Transport failure code and message, when the exchange never got a response. */
   error?: { code: string; message: string; nodeCode?: string };
   findings: HarFinding[];
