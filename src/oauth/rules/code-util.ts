@@ -4,7 +4,7 @@
  * Pure functions over redacted facts only.
  */
 import type { AnalyzedExchange, SecretRef } from '../types.js';
-import type { RuleContext } from './types.js';
+import type { Rule, RuleContext } from './types.js';
 import { DEFAULT_THRESHOLDS } from '../config.js';
 
 export const CODE_GRANT = 'authorization_code';
@@ -37,7 +37,7 @@ export function asErrorEvidence(ex: AnalyzedExchange): Record<string, unknown> |
   if (!pe || (!pe.error && !pe.aadsts.length && !pe.facebook && !pe.htmlTitle)) return undefined;
   const out: Record<string, unknown> = {};
   if (pe.error) out.error = pe.error;
-  if (pe.errorDescription) out.error_description = pe.errorDescription;
+  if (pe.errorDescription) out.error_description = pe.errorDescription.slice(0, 500);
   if (pe.errorSubtype) out.error_subtype = pe.errorSubtype;
   if (pe.aadsts.length) out.aadsts = pe.aadsts.map((c) => `AADSTS${c}`);
   if (pe.traceId) out.trace_id = pe.traceId;
@@ -221,4 +221,28 @@ export function ambiguousCodeSignal(ex: AnalyzedExchange): string | undefined {
   if (ex.provider === 'apple') return 'Apple invalid_grant';
   if (ex.provider === 'cognito') return 'Cognito invalid_grant';
   return undefined;
+}
+
+/** §0.8: what every finding of these families starts from — the exchange, AS identity and client (Class C only). */
+export function baseEvidence(ex: AnalyzedExchange): Record<string, unknown> {
+  return {
+    exchange: ex.id,
+    request: `${ex.request.method} ${ex.request.url.base}`,
+    issuer: ex.issuer,
+    ...(ex.provider ? { provider: ex.provider } : {}),
+    ...(ex.clientId ? { client_id: ex.clientId } : {}),
+    ...(ex.grantType !== undefined ? { grant_type: ex.grantType } : {}),
+    ...(ex.response ? { status: ex.response.status } : {}),
+    ...(ex.transportError ? { transport_error: ex.transportError.code } : {}),
+  };
+}
+
+/** Wraps a rule so each draft's evidence starts with `baseEvidence` (the rule's own keys win). */
+export function withBaseEvidence(rule: Rule): Rule {
+  return {
+    ...rule,
+    check(ex, ctx) {
+      return rule.check(ex, ctx).map((d) => ({ ...d, evidence: { ...baseEvidence(ex), ...d.evidence } }));
+    },
+  };
 }

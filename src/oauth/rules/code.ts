@@ -6,7 +6,7 @@
 import type { AnalyzedExchange, SecretRef } from '../types.js';
 import type { FindingDraft, Rule } from './types.js';
 import {
-  ambiguousCodeSignal, asErrorEvidence, codeRejected, duration, iso, errorText, exchangeIds, hasAadsts, hintFor, isBogus,
+  ambiguousCodeSignal, asErrorEvidence, codeRejected, duration, iso, errorText, exchangeIds, hasAadsts, hintFor, isBogus, withBaseEvidence,
   isCodeExchange, issuedCodes, linkConfidence, outcome,
 } from './code-util.js';
 import { codeLifetime, explainAlteration, sameAuthorizationServer } from './code-util.js';
@@ -73,7 +73,7 @@ const codeReused: Rule = {
         presentations: earlier.length + 1,
         callbacksWithThisCode: callbacks.length,
         ...(causes.length ? { causes: causes.map((c) => `#${c}`) } : {}),
-        ...(asErrorEvidence(ex) ? { asError: asErrorEvidence(ex) } : {}),
+        ...(asErrorEvidence(ex) ? { as_error: asErrorEvidence(ex) } : {}),
       },
       confidence: 'high',
       exchangeIds: exchangeIds(...earlier, ...callbacks, ex),
@@ -97,7 +97,7 @@ function signalOnlyReuse(ex: AnalyzedExchange): FindingDraft[] {
     title: ambiguous ? 'The code was rejected as used or expired (probably reused)' : 'The authorization server says this code was already redeemed',
     detail: `${said} ` + hintFor(ex, REUSE_HINTS) + ` Fix: ${fix}`,
     fix,
-    evidence: { code: ex.code?.display, asError: asErrorEvidence(ex) },
+    evidence: { code: ex.code?.display, as_error: asErrorEvidence(ex) },
     confidence: 'medium',
     exchangeIds: [ex.id],
   }];
@@ -158,7 +158,7 @@ function draft(ex: AnalyzedExchange, from: AnalyzedExchange | undefined, severit
   const asError = asErrorEvidence(ex);
   return {
     code: 'code.expired', severity, title, detail, fix, confidence,
-    evidence: { code: ex.code?.display, ...evidence, ...(asError ? { asError } : {}) },
+    evidence: { code: ex.code?.display, ...evidence, ...(asError ? { as_error: asError } : {}) },
     exchangeIds: exchangeIds(from, ex),
   };
 }
@@ -210,7 +210,7 @@ function altered(ex: AnalyzedExchange, from: AnalyzedExchange | undefined, sent:
       sent: { display: sent.display, length: sent.length, shape: sent.shape, anomalies: sent.anomalies },
       ...(issued ? { issued: { display: issued.display, length: issued.length, shape: issued.shape } } : {}),
       transform: how.transform,
-      ...(asErrorEvidence(ex) ? { asError: asErrorEvidence(ex) } : {}),
+      ...(asErrorEvidence(ex) ? { as_error: asErrorEvidence(ex) } : {}),
     },
     confidence,
     exchangeIds: exchangeIds(from, ex),
@@ -251,7 +251,7 @@ const codeWrongIssuer: Rule = {
         ...(authz ? { authorizeEndpoint: authz.request.url.base } : {}),
         ...(resp?.authorizeResponse?.iss ? { iss: resp.authorizeResponse.iss } : {}),
         ...(from || to ? { environments: { issuedBy: from, redeemedAt: to } } : {}),
-        ...(asErrorEvidence(ex) ? { asError: asErrorEvidence(ex) } : {}),
+        ...(asErrorEvidence(ex) ? { as_error: asErrorEvidence(ex) } : {}),
       },
       confidence: entraSignal || (same === false && ctx.correlation.authorizeLink !== 'fallback') ? 'high' : 'medium',
       exchangeIds: exchangeIds(authz, resp, ex),
@@ -285,7 +285,7 @@ const codeClientMismatch: Rule = {
         authorizeClientId: issuedTo, tokenClientId: ex.clientId,
         tokenClientIdSource: ex.clientAuth.bodyClientId !== undefined ? 'body' : ex.clientAuth.basic?.clientId !== undefined ? 'basic' : 'assertion',
         authorizeLink: ctx.correlation.authorizeLink,
-        ...(asErrorEvidence(ex) ? { asError: asErrorEvidence(ex) } : {}),
+        ...(asErrorEvidence(ex) ? { as_error: asErrorEvidence(ex) } : {}),
       },
       confidence: linkConfidence(ctx),
       exchangeIds: exchangeIds(authz, ex),
@@ -293,4 +293,4 @@ const codeClientMismatch: Rule = {
   },
 };
 
-export const rules: Rule[] = [codeReused, codeExpired, codeAltered, codeWrongIssuer, codeClientMismatch, authorizeErrorReturned];
+export const rules: Rule[] = [codeReused, codeExpired, codeAltered, codeWrongIssuer, codeClientMismatch, authorizeErrorReturned].map(withBaseEvidence);

@@ -91,7 +91,7 @@ const scopeInvalid: Rule = {
       title: main && main.sub !== 'rejected' ? `Invalid scope (${main.sub.replace(/_/g, ' ')}): ${main.scopes.join(' ') || raw || ''}`.trim() : `The authorization server rejected scope "${raw ?? ''}"`,
       detail: `Requested scope "${raw ?? '(unknown)'}": ${issues.map((i) => i.text).join('; ')}.${signal ? ` The AS answered ${ex.kind === 'authorize_response' ? `error=${aresp?.error}${aresp?.errorDescription ? ` ("${aresp.errorDescription}")` : ''}` : outcome(ex)}.` : ''}${entra} Fix: ${fix}`,
       fix,
-      evidence: { scope: raw, scopes, issues: issues.map((i) => ({ subDiagnosis: `#${i.sub}`, scopes: i.scopes })), ...(asError ? { asError } : {}), ...(respErr ? { authorizeError: respErr } : {}) },
+      evidence: { scope: raw, scopes, issues: issues.map((i) => ({ subDiagnosis: `#${i.sub}`, scopes: i.scopes })), ...(asError ? { as_error: asError } : {}), ...(respErr ? { authorizeError: respErr } : {}) },
       confidence: issues.some((i) => i.sub === 'not_advertised') ? 'medium' : 'high',
       exchangeIds: exchangeIds(ex.kind === 'authorize_response' ? ctx.correlation.authorize : undefined, ex),
     }];
@@ -140,7 +140,7 @@ const scopeEscalation: Rule = {
         + (ex.provider === 'entra' ? ' Entra: the scopes of the redemption must be equivalent to or a subset of the original request (else consent_required / AADSTS65001).' : '')
         + ` The AS answered ${outcome(ex)}. Fix: ${fix}`,
       fix,
-      evidence: { requested: asked, original: original.scopes, originalSource: original.source, extra, ...(asErrorEvidence(ex) ? { asError: asErrorEvidence(ex) } : {}) },
+      evidence: { requested: asked, original: original.scopes, originalSource: original.source, extra, ...(asErrorEvidence(ex) ? { as_error: asErrorEvidence(ex) } : {}) },
       confidence: original.from?.kind === 'authorize' ? linkConfidence(ctx) : 'high',
       exchangeIds: exchangeIds(original.from, ex),
     }];

@@ -6,13 +6,13 @@
 import { paramText, paramValues } from '../facts.js';
 import type { AnalyzedExchange } from '../types.js';
 import type { FindingDraft, Rule, RuleContext } from './types.js';
-import { asErrorEvidence, errorCode, errorText, exchangeIds, hasAadsts, hintFor, isBogus, outcome, CODE_GRANT } from './code-util.js';
+import { asErrorEvidence, errorCode, errorText, exchangeIds, hasAadsts, hintFor, isBogus, outcome, withBaseEvidence, CODE_GRANT } from './code-util.js';
 import { DEVICE_GRANT, NO_GRANT_TYPE_PROVIDERS, PASSWORD_GRANTS, REGISTERED_GRANTS, nearMissGrant } from './grant-scope-util.js';
 import { scopeRules } from './grant-scope-scopes.js';
 
 function evidenceWithError(ex: AnalyzedExchange, extra: Record<string, unknown>): Record<string, unknown> {
   const asError = asErrorEvidence(ex);
-  return { ...extra, ...(asError ? { asError } : {}) };
+  return { ...extra, ...(asError ? { as_error: asError } : {}) };
 }
 
 /** The AS said the grant type itself is not supported (RFC 6749 §5.2, Slack). */
@@ -197,4 +197,4 @@ const grantParamsMismatch: Rule = {
   },
 };
 
-export const rules: Rule[] = [grantTypeInvalid, grantNotAllowed, deprecatedFlow, grantParamsMismatch, ...scopeRules];
+export const rules: Rule[] = [grantTypeInvalid, grantNotAllowed, deprecatedFlow, grantParamsMismatch, ...scopeRules].map(withBaseEvidence);

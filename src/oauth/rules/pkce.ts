@@ -4,12 +4,12 @@
  */
 import type { AnalyzedExchange } from '../types.js';
 import type { FindingDraft, Rule, RuleContext } from './types.js';
-import { asErrorEvidence, codeRejected, errorCode, errorText, exchangeIds, hasAadsts, isCodeExchange, linkConfidence, outcome } from './code-util.js';
+import { asErrorEvidence, codeRejected, errorCode, errorText, exchangeIds, hasAadsts, isCodeExchange, linkConfidence, outcome, withBaseEvidence } from './code-util.js';
 import { challengeProblems, explainMismatch, hasVerifier, isCodeFlow, verifierMatches, verifierProblems } from './pkce-util.js';
 
 function withError(ex: AnalyzedExchange, extra: Record<string, unknown>): Record<string, unknown> {
   const asError = asErrorEvidence(ex);
-  return { ...extra, ...(asError ? { asError } : {}) };
+  return { ...extra, ...(asError ? { as_error: asError } : {}) };
 }
 
 /** The correlated authorize request, when it carried a code_challenge. */
@@ -198,4 +198,4 @@ const weakOrAbsent: Rule = {
   },
 };
 
-export const rules: Rule[] = [verifierMissing, verifierMismatch, unexpectedVerifier, malformed, weakOrAbsent];
+export const rules: Rule[] = [verifierMissing, verifierMismatch, unexpectedVerifier, malformed, weakOrAbsent].map(withBaseEvidence);

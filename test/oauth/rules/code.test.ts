@@ -60,6 +60,7 @@ describe('code.reused (R16)', () => {
     expect(f.evidence?.callbacksWithThisCode).toBe(2);
     expect(f.detail).toMatch(/AADSTS54005/);
     expect(f.detail).toMatch(/use its tokens/);
+    expect(f.evidence).toMatchObject({ provider: 'entra', client_id: CLIENT_ID, status: 400, request: `POST ${ENTRA}/oauth2/v2.0/token`, as_error: { trace_id: '0b4e1f5c-6a4d-4b2e-9c3e-2f1d0a9b8c7d' } });
     expectNoSecret(r.of(5), SECRETS);
   });
 
@@ -165,7 +166,7 @@ describe('code.expired (R17)', () => {
     const r = runRules([tokenRequest({ url: `${ENTRA}/oauth2/v2.0/token`, form: codeForm(), response: entraError(70008, 'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.') })]);
     const f = findingOf(r.of(0), 'code.expired');
     expect(f.confidence).toBe('medium');
-    expect(f.evidence?.asError).toMatchObject({ aadsts: ['AADSTS70008'], trace_id: '0b4e1f5c-6a4d-4b2e-9c3e-2f1d0a9b8c7d' });
+    expect(f.evidence?.as_error).toMatchObject({ aadsts: ['AADSTS70008'], trace_id: '0b4e1f5c-6a4d-4b2e-9c3e-2f1d0a9b8c7d' });
   });
 
   it('near miss: a prompt exchange is not flagged, and a GitHub exchange within the window neither', () => {
