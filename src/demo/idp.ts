@@ -44,6 +44,13 @@ export interface IdpOptions {
   redirectUris?: string[];
   /** Reuse a CA + certificate instead of issuing fresh ones. */
   tls?: ServerTls;
+  /**
+   * Demo only: a request carrying `x-demo-fault: <status>` gets that fault (500 HTML, 429 …).
+   * Lets a backend in another process or container trigger "provider 500" in band.
+   */
+  faultHeader?: boolean;
+  /** Client secrets to use instead of random ones (docker-compose shares them through a file instead). */
+  clientSecrets?: { confidential?: string; machine?: string };
   /** Called for provider-side errors (they are otherwise silent). */
   onError?: (message: string) => void;
 }
@@ -86,7 +93,7 @@ export async function startIdp(options: IdpOptions = {}): Promise<StartedIdp> {
   const publicHost = options.publicHost ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
   const tls = options.tls ?? issueServerTls({ hostnames: ['idp.oauth-lens.test', ...(options.hostnames ?? [])] });
   const redirectUris = options.redirectUris ?? DEFAULT_REDIRECT_URIS;
-  const clients = makeClients(redirectUris);
+  const clients = makeClients(redirectUris, options.clientSecrets ?? {});
   const requests: Record<string, number> = {};
   const faults: Array<Required<FaultOptions>> = [];
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
@@ -95,7 +102,7 @@ export async function startIdp(options: IdpOptions = {}): Promise<StartedIdp> {
   const server: Server = createServer({ cert: tls.certPem, key: tls.keyPem, ca: tls.caPem }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     requests[path] = (requests[path] ?? 0) + 1;
-    const fault = takeFault(faults, path);
+    const fault = takeFault(faults, path) ?? headerFault(options.faultHeader === true, req);
     if (fault) return answerFault(req, res, fault);
     if (!handler) return void res.writeHead(503).end();
     handler(req, res);
@@ -151,19 +158,19 @@ export async function startIdp(options: IdpOptions = {}): Promise<StartedIdp> {
   return idp;
 }
 
-function makeClients(redirectUris: string[]): IdpClients {
-  const secret = () => randomBytes(24).toString('base64url');
+function makeClients(redirectUris: string[], fixed: { confidential?: string; machine?: string }): IdpClients {
+  const random = () => randomBytes(24).toString('base64url');
   return {
     confidential: {
       clientId: 'demo-app',
-      clientSecret: secret(),
+      clientSecret: fixed.confidential ?? random(),
       redirectUris,
       grantTypes: ['authorization_code', 'refresh_token'],
       tokenEndpointAuthMethod: 'client_secret_basic',
     },
     machine: {
       clientId: 'demo-service',
-      clientSecret: secret(),
+      clientSecret: fixed.machine ?? random(),
       redirectUris: [],
       grantTypes: ['client_credentials'],
       tokenEndpointAuthMethod: 'client_secret_basic',
@@ -245,6 +252,12 @@ function takeFault(faults: Array<Required<FaultOptions>>, path: string): Require
   fault.count -= 1;
   if (fault.count === 0) faults.splice(index, 1);
   return fault;
+}
+
+function headerFault(enabled: boolean, req: IncomingMessage): Required<FaultOptions> | undefined {
+  const status = Number(req.headers['x-demo-fault']);
+  if (!enabled || !Number.isInteger(status) || status < 400 || status > 599) return undefined;
+  return { status, count: 1, retryAfterSeconds: 2, path: '' };
 }
 
 /** Reads the request body first so keep-alive connections stay usable, then answers like a broken gateway. */

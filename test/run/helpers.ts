@@ -20,6 +20,8 @@ export interface CliProcess {
   /** Resolves when stdout contains `text` (stderr echoes the command line, so it is not searched). */
   waitFor(text: string | RegExp, timeoutMs?: number): Promise<void>;
   done: Promise<CliResult>;
+  /** stdout so far. */
+  output(): string;
 }
 
 export function assertBuilt(): void {
@@ -40,7 +42,11 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS
 }
 
 export function startCli(args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): CliProcess {
-  const child = spawn(process.execPath, [CLI, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  return startProcess(process.execPath, [CLI, ...args], env, cwd);
+}
+
+export function startProcess(command: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): CliProcess {
+  const child = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   const waiters: Array<{ test: (s: string) => boolean; resolve: () => void }> = [];
@@ -60,6 +66,7 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): Cl
   return {
     child,
     done,
+    output: () => stdout,
     waitFor: (text, timeoutMs = 15_000) =>
       new Promise<void>((resolve, reject) => {
         const test = (s: string) => (typeof text === 'string' ? s.includes(text) : text.test(s));
