@@ -44,7 +44,10 @@ function verdict(ex: AnalyzedExchange, occ: SecretOccurrence): { v: Verdict; not
     return { v: 'skip' };
   }
   if (ex.kind === 'authorize_response' && RESPONSE_PARAMS.has(name)) return { v: 'skip' };
-  if (ex.kind === 'authorize_response' && (occ.place === 'response.location' || occ.place === 'request.fragment' || occ.place === 'request.query')) {
+  // Implicit/hybrid authorization responses put tokens in the redirect fragment by design (the classifier may call
+  // a code-less implicit redirect `other`, so decide from the facts).
+  const redirectFragment = (occ.place === 'response.location' && (ex.response?.location ?? '').includes('#')) || occ.place === 'request.fragment';
+  if (redirectFragment || ex.kind === 'authorize_response') {
     if (name === 'id_token') return { v: 'skip' };
     if (name === 'access_token') return { v: 'warning', note: 'implicit flow: the access token travels in the redirect URL (deprecated by RFC 9700; use the code flow with PKCE)' };
   }

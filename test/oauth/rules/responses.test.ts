@@ -42,6 +42,16 @@ describe('response.non_json (R43)', () => {
     expectNoSecrets(r, SECRETS);
   });
 
+  it('flags an empty 200 and an XML body', () => {
+    const r = runRules([
+      tokenRequest({ form: ccForm, response: { status: 200, text: '' } }),
+      tokenRequest({ url: GITHUB_TOKEN, headers: { Accept: 'application/xml' }, form: { client_id: 'Iv1.8a61f9b3a7aba766', client_secret: CLIENT_SECRET, code: CODE }, response: { status: 200, contentType: 'application/xml', text: `<OAuth><token_type>bearer</token_type><scope>repo</scope><access_token>${GHO}</access_token></OAuth>` } }),
+    ]);
+    expect(only(r, 0, 'response.non_json').evidence?.body_kind).toBe('empty');
+    expect(only(r, 1, 'response.non_json').evidence?.body_kind).toBe('xml');
+    expectNoSecrets(r, SECRETS);
+  });
+
   it('near miss: a JSON error and an empty 200 from a revocation endpoint are fine', () => {
     const r = runRules([
       tokenRequest({ form: codeForm, response: oauthError('invalid_grant', 'Code not valid') }),
@@ -150,6 +160,12 @@ describe('provider.unavailable (R46)', () => {
     expect(f.exchangeIds).toHaveLength(3);
   });
 
+  it('near miss: a success between failures means no outage', () => {
+    const fail = (client: string, at: number) => tokenRequest({ at, form: { ...ccForm, client_id: client }, response: { status: 502, html: '<html><head><title>502 Bad Gateway</title></head></html>' } });
+    const r = runRules([fail('svc-a', T(1)), tokenRequest({ at: T(10), form: ccForm }), fail('svc-b', T(20)), fail('svc-c', T(40))]);
+    expect(only(r, 3, 'provider.unavailable').title).not.toMatch(/outage/);
+  });
+
   it('near miss: a 400 invalid_grant is the client\'s problem', () => {
     const r = runRules([tokenRequest({ form: codeForm, response: oauthError('invalid_grant', 'Authorization code expired') })]);
     none(r, 0, 'provider.unavailable');
@@ -176,6 +192,16 @@ describe('rate_limit.throttled (R47)', () => {
     const f = only(r, 0, 'rate_limit.throttled');
     expect(f.severity).toBe('warning');
     expect(f.detail).toMatch(/Okta: X-Rate-Limit-Reset is a UTC epoch second/);
+  });
+
+  it('flags Entra AADSTS90055 tenant throttling and GitHub device slow_down', () => {
+    const r = runRules([
+      tokenRequest({ url: 'https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token', form: ccForm, response: oauthError('temporarily_unavailable', 'AADSTS90055: TenantThrottlingError - There are too many incoming requests.', 400, { error_codes: [90055] }) }),
+      tokenRequest({ url: GITHUB_TOKEN, headers: { Accept: 'application/json' }, form: { client_id: 'Iv1.8a61f9b3a7aba766', device_code: '3584d83530557fdd1f46af8289938c8ef79f9dc5', grant_type: 'urn:ietf:params:oauth:grant-type:device_code' }, response: { status: 200, json: { error: 'slow_down', error_description: 'Too many requests have been made in the same amount of time.', interval: 10 } } }),
+    ]);
+    expect(only(r, 0, 'rate_limit.throttled').evidence?.signal).toMatch(/AADSTS90055/);
+    expect(only(r, 1, 'rate_limit.throttled').evidence?.signal).toMatch(/slow_down/);
+    none(r, 1, 'response.error_in_2xx');
   });
 
   it('near miss: plenty of quota left, and a retry after Retry-After elapsed', () => {
@@ -243,6 +269,16 @@ describe('retry.masked_original_failure (R49)', () => {
       tokenRequest({ at: T(1.1), form: codeForm, response: oauthError('invalid_grant', 'Code not valid') }),
     ]);
     expect(only(r, 1, 'retry.masked_original_failure').evidence?.cause).toBe('authstyle_probe');
+  });
+
+  it('points at a first attempt whose 200 the client abandoned', () => {
+    const r = runRules([
+      tokenRequest({ at: T(1), form: codeForm, error: { code: 'client_aborted', message: 'the client closed the connection' } }),
+      tokenRequest({ at: T(2), form: codeForm, response: oauthError('invalid_grant', 'grant request is invalid') }),
+    ]);
+    const f = only(r, 1, 'retry.masked_original_failure');
+    expect(f.evidence?.cause).toBe('client_abort');
+    expect(f.detail).toMatch(/had already redeemed it/);
   });
 
   it('near miss: the first attempt was a plain client error', () => {

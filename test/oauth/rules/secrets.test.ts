@@ -57,4 +57,26 @@ describe('secret.in_url (R70)', () => {
     for (let i = 0; i < 3; i++) none(r, i, 'secret.in_url');
     expectNoSecrets(r, SECRETS);
   });
+
+  it('downgrades the implicit flow\'s access_token in the redirect fragment to a warning, and exempts a hybrid id_token', () => {
+    const r = runRules([
+      authorizeRedirect({ access_token: ACCESS_TOKEN, token_type: 'Bearer', expires_in: '3600', state: STATE }, { mode: 'fragment' }),
+      authorizeRedirect({ code: CODE, id_token: 'eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlLmNvbSJ9.c2lnbmF0dXJl', state: STATE }, { mode: 'fragment' }),
+    ]);
+    const f = only(r, 0, 'secret.in_url');
+    expect(f.severity).toBe('warning');
+    expect(f.detail).toMatch(/implicit flow/);
+    none(r, 1, 'secret.in_url');
+    expectNoSecrets(r, SECRETS);
+  });
+
+  it('near miss: a Referer carrying the callback code to the app itself', () => {
+    const r = runRules([exchange({
+      method: 'GET', url: 'https://app.example.com/static/app.js',
+      headers: { Referer: `${REDIRECT_URI}?${encodeForm({ code: CODE, state: STATE })}` },
+      response: { status: 200, text: '/* js */', contentType: 'application/javascript' },
+    })]);
+    none(r, 0, 'secret.in_url');
+  });
 });
+

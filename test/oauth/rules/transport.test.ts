@@ -38,6 +38,12 @@ describe('tls.upstream_handshake_failed (R66)', () => {
     expect(only(r, 0, 'tls.upstream_handshake_failed').title).toMatch(/TLS version below 1\.2/);
   });
 
+  it('names a certificate issued for another host (wrong tenant/region)', () => {
+    const r = runRules([tokenRequest({ form: ccForm, response: null, error: { code: 'tls_hostname', message: 'upstream idp.example.com:443 presented a certificate for another name', nodeCode: 'ERR_TLS_CERT_ALTNAME_INVALID' } })]);
+    const f = only(r, 0, 'tls.upstream_handshake_failed');
+    expect(f.detail).toMatch(/wrong tenant, region or environment host/);
+  });
+
   it('near miss: a refused connection is an availability problem, not TLS', () => {
     const r = runRules([tokenRequest({ form: ccForm, response: null, error: { code: 'refused', message: 'upstream idp.example.com:443 refused the connection', nodeCode: 'ECONNREFUSED' } })]);
     none(r, 0, 'tls.upstream_handshake_failed');
@@ -93,6 +99,15 @@ describe('proxy.interference (R68)', () => {
     })], { clients: [{ name: 'prod', clientId: CLIENT_ID, authMethod: 'client_secret_basic' }] });
     const f = only(r, 0, 'proxy.interference');
     expect(f.detail).toMatch(/without the Authorization \(Basic\) header, which client "prod" is configured to send/);
+  });
+
+  it('flags a Cloudflare challenge page and a 407 from a chained proxy', () => {
+    const r = runRules([
+      tokenRequest({ form: ccForm, response: { status: 403, headers: { Server: 'cloudflare', 'cf-mitigated': 'challenge', 'CF-RAY': '8a1b2c3d4e5f6a7b-AMS' }, html: '<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>Checking your browser</body></html>' } }),
+      tokenRequest({ form: ccForm, response: { status: 407, headers: { 'Proxy-Authenticate': 'Basic realm="corp"' }, html: '<html><head><title>407 Proxy Authentication Required</title></head></html>' } }),
+    ]);
+    expect(only(r, 0, 'proxy.interference').evidence?.intermediary_headers).toMatchObject({ 'cf-mitigated': 'challenge' });
+    expect(only(r, 1, 'proxy.interference').title).toMatch(/407/);
   });
 
   it('near miss: an ordinary JSON answer that passed a CDN (Via, X-Cache)', () => {
