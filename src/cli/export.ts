@@ -19,7 +19,7 @@ export function register(program: Command): void {
     .requiredOption('--out <file>', 'HAR file to write (`-` for stdout)')
     .option('--flow <id>', 'only the exchanges of this flow')
     .option('--kind <kind>', 'only exchanges of this kind (token, authorize, …)')
-    .option('--since <time>', 'only exchanges from this time on (epoch ms or ISO date)')
+    .option('--since <seq>', 'only exchanges captured after this sequence number (as in the viewer)')
     .option('--url <url>', 'admin URL of a running instance (default: from the state file written by start)')
     .option('--token <token>', 'admin token (default: OAUTH_LENS_TOKEN, the ?token= of --url, or the state file)')
     .action(async (flags: ExportFlags) => {
