@@ -170,6 +170,12 @@ describe('transport.plain_http (R41)', () => {
     expect(f.title).toMatch(/tokenEndpoint/);
   });
 
+  it('near miss: Azure IMDS is link-local http by design', () => {
+    const r = runRules([exchange({ method: 'GET', url: 'http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F', headers: { Metadata: 'true' }, response: { status: 200, json: { access_token: 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJtZ210In0.c2ln', expires_in: '86399', token_type: 'Bearer' } } })]);
+    none(r, 0, 'transport.plain_http');
+    none(r, 0, 'request.params_in_query');
+  });
+
   it('near miss: http to a loopback AS is fine', () => {
     const r = runRules([tokenRequest({ url: 'http://127.0.0.1:8080/oauth/token', form: codeForm })]);
     none(r, 0, 'transport.plain_http');
@@ -197,6 +203,15 @@ describe('endpoint.not_found_or_method (R42)', () => {
     const f = only(r, 0, 'endpoint.not_found_or_method');
     expect(f.detail).toMatch(/send a POST request/);
     expect(JSON.stringify(f.evidence)).toContain('0a1b2c3d-1111-2222-3333-444455556666');
+  });
+
+  it('hints at the Okta custom authorization server path and the Entra v1 endpoint', () => {
+    const r = runRules([
+      tokenRequest({ url: 'https://dev-123456.okta.com/oauth2/v1/tokens', form: codeForm, response: { status: 404, json: { errorCode: 'E0000022', errorSummary: 'The endpoint does not support the provided HTTP method' } } }),
+      tokenRequest({ url: 'https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/token', form: codeForm, response: { status: 404, html: '<html><head><title>404</title></head></html>' } }),
+    ]);
+    expect(only(r, 0, 'endpoint.not_found_or_method').detail).toMatch(/\/oauth2\/\{authServerId\}\/v1/);
+    expect(only(r, 1, 'endpoint.not_found_or_method').detail).toMatch(/v1 endpoint/);
   });
 
   it('near miss: a 400 invalid_grant from the right endpoint', () => {

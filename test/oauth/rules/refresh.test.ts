@@ -24,6 +24,11 @@ describe('token.excessive_issuance (R50)', () => {
     expectNoSecrets(r, SECRETS);
   });
 
+  it('flags the same (non-rotating) refresh token redeemed again and again', () => {
+    const r = runRules([1, 5, 9, 13].map((sec) => tokenRequest({ at: T(sec), form: refresh(RT1) })));
+    expect(only(r, 3, 'token.excessive_issuance').title).toMatch(/refresh_token tokens/);
+  });
+
   it('near miss: four tokens for four different scopes', () => {
     const r = runRules(['a', 'b', 'c', 'd'].map((s, i) => tokenRequest({ at: T(i + 1), form: { ...ccForm, scope: `orders.${s}` } })));
     none(r, 3, 'token.excessive_issuance');
@@ -61,6 +66,15 @@ describe('refresh_token.reuse_or_race (R51)', () => {
     expect(f.title).toMatch(/Concurrent refreshes/);
   });
 
+  it('near miss: two refreshes close together with a non-rotating AS, both accepted', () => {
+    const r = runRules([
+      tokenRequest({ at: T(1), form: refresh(RT1) }),
+      tokenRequest({ at: T(1.5), form: refresh(RT1) }),
+    ]);
+    none(r, 0, 'refresh_token.reuse_or_race');
+    none(r, 1, 'refresh_token.reuse_or_race');
+  });
+
   it('near miss: the client uses the new refresh token', () => {
     const r = runRules([
       tokenRequest({ at: T(1), form: refresh(RT1), response: tokenSuccess({ refresh_token: RT2 }) }),
@@ -94,6 +108,18 @@ describe('refresh_token.expired_or_revoked (R52)', () => {
     ]);
     expect(only(r, 0, 'refresh_token.expired_or_revoked').evidence?.cause).toBe('google_session_control');
     expect(only(r, 1, 'refresh_token.expired_or_revoked').evidence?.cause).toBe('entra_inactive');
+  });
+
+  it('explains Slack invalid_refresh_token, GitHub bad_refresh_token and Salesforce expiry', () => {
+    const r = runRules([
+      tokenRequest({ url: 'https://slack.com/api/oauth.v2.access', form: { ...refresh(RT1) }, response: { status: 200, json: { ok: false, error: 'invalid_refresh_token' } } }),
+      tokenRequest({ url: 'https://github.com/login/oauth/access_token', headers: { Accept: 'application/json' }, form: { ...refresh('ghr_1B4a2e77838347a7E420ce178F2E7c6912E169246c34E1ccbF66C46812d16D5B1A9Dc86A1498') }, response: { status: 200, json: { error: 'bad_refresh_token', error_description: 'The refresh token passed is incorrect or expired.' } } }),
+      tokenRequest({ url: 'https://login.salesforce.com/services/oauth2/token', form: refresh(RT2), response: oauthError('invalid_grant', 'expired access/refresh token') }),
+    ]);
+    expect(only(r, 0, 'refresh_token.expired_or_revoked').evidence?.cause).toBe('slack_rotation');
+    expect(only(r, 1, 'refresh_token.expired_or_revoked').evidence?.cause).toBe('github_expired');
+    expect(only(r, 2, 'refresh_token.expired_or_revoked').evidence?.cause).toBe('salesforce_expired');
+    expectNoSecrets(r, [...SECRETS, 'ghr_1B4a2e77838347a7E420ce178F2E7c6912E169246c34E1ccbF66C46812d16D5B1A9Dc86A1498']);
   });
 
   it('near miss: invalid_grant on a code exchange is not about refresh tokens', () => {
