@@ -74,6 +74,8 @@ function classRule(cls: DiffClass): Rule {
       const a = analyseRedirect(ex, ctx);
       const d = a.diff;
       if (!d || d.cls !== cls) return [];
+      // A time-window pairing the AS accepted is more likely a different login than a real difference.
+      if (a.authorizeLink === 'fallback' && d.comparison === 'authorize_vs_token' && accepted(ex)) return [];
       const severity = severityFor(cls, ex, d);
       const also = d.diff.classes.filter((c) => c !== cls).map((c) => CLASS_LABEL[c]);
       const sub = cls === 'scheme' && behindTlsProxy(d, ctx) ? 'behind_tls_proxy' : undefined;

@@ -22,6 +22,13 @@ function expectNoSecret(findings: readonly Finding[], extra: string[] = []): voi
   }
 }
 
+/** Runs the real engine and checks that no finding anywhere carries a secret of this file. */
+function run(...args: Parameters<typeof runRules>): ReturnType<typeof runRules> {
+  const r = runRules(...args);
+  expectNoSecret(r.findings.flat());
+  return r;
+}
+
 function one(findings: readonly Finding[], code: string): Finding {
   const hits = findings.filter((f) => f.code === code);
   expect(hits, `${code} in [${findings.map((f) => f.code).join(', ')}]`).toHaveLength(1);
@@ -42,7 +49,7 @@ const entraError = (code: number, error: string, text: string) => ({
 
 describe('R09 client.authentication_failed', () => {
   it('Entra AADSTS7000215: wrong secret, with trace ids kept and the secret-Value hint', () => {
-    const r = runRules([tokenRequest({ url: ENTRA_TOKEN, form: ccForm(), response: entraError(7000215, 'invalid_client', 'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app \'app-client-1\'.') })]);
+    const r = run([tokenRequest({ url: ENTRA_TOKEN, form: ccForm(), response: entraError(7000215, 'invalid_client', 'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app \'app-client-1\'.') })]);
     const f = one(r.of(0), 'client.authentication_failed');
     expect(f.severity).toBe('error');
     expect(f.confidence).toBe('high');
@@ -53,7 +60,7 @@ describe('R09 client.authentication_failed', () => {
   });
 
   it('GitHub incorrect_client_credentials inside HTTP 200', () => {
-    const r = runRules([tokenRequest({
+    const r = run([tokenRequest({
       url: 'https://github.com/login/oauth/access_token',
       form: { client_id: 'Iv1.8a61f9b3a7aba766', client_secret: CLIENT_SECRET, code: 'a1b2c3d4e5f6a7b8c9d0' },
       response: { status: 200, form: { error: 'incorrect_client_credentials', error_description: 'The client_id and/or client_secret passed are incorrect.', error_uri: 'https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors/#incorrect-client-credentials' } },
@@ -64,7 +71,7 @@ describe('R09 client.authentication_failed', () => {
   });
 
   it('Slack ok:false invalid_client_id: unknown client', () => {
-    const r = runRules([tokenRequest({
+    const r = run([tokenRequest({
       url: 'https://slack.com/api/oauth.v2.access',
       form: { code: '1234567890.9876543210.abcdef0123456789abcdef0123456789', client_id: '1234567890.0987654321', client_secret: CLIENT_SECRET },
       response: { status: 200, json: { ok: false, error: 'invalid_client_id' } },
@@ -73,7 +80,7 @@ describe('R09 client.authentication_failed', () => {
   });
 
   it('Keycloak "Invalid client credentials" with a configured secret that does not match: wrong secret', () => {
-    const r = runRules([tokenRequest({
+    const r = run([tokenRequest({
       url: 'https://sso.example.com/realms/prod/protocol/openid-connect/token',
       form: ccForm(),
       response: oauthError('unauthorized_client', 'Invalid client or Invalid client credentials', 401),
@@ -85,7 +92,7 @@ describe('R09 client.authentication_failed', () => {
   });
 
   it('is silent on success and on a non-client error (invalid_grant)', () => {
-    const r = runRules([
+    const r = run([
       tokenRequest({ url: ENTRA_TOKEN, form: ccForm() }),
       tokenRequest({ url: ENTRA_TOKEN, form: { grant_type: 'refresh_token', refresh_token: '0.AXoA-refresh-token-value-abcdefghijklmnop', client_id: CLIENT_ID, client_secret: CLIENT_SECRET }, response: entraError(70008, 'invalid_grant', 'The provided authorization code or refresh token has expired due to inactivity.') }),
     ]);
@@ -102,7 +109,7 @@ describe('R10 client.env_mismatch', () => {
   };
 
   it('proves "staging secret with the prod client" from configured fingerprints', () => {
-    const r = runRules([tokenRequest({ form: ccForm(STAGING_SECRET, 'prod-client'), response: oauthError('invalid_client', 'Client authentication failed', 401) })], config);
+    const r = run([tokenRequest({ form: ccForm(STAGING_SECRET, 'prod-client'), response: oauthError('invalid_client', 'Client authentication failed', 401) })], config);
     const f = one(r.of(0), 'client.env_mismatch');
     expect(f.severity).toBe('error');
     expect(f.confidence).toBe('high');
@@ -113,12 +120,12 @@ describe('R10 client.env_mismatch', () => {
   });
 
   it('flags a prod client_id sent to the staging authorization server', () => {
-    const r = runRules([tokenRequest({ url: 'https://idp-staging.example.com/oauth/token', form: ccForm(CLIENT_SECRET, 'prod-client'), response: oauthError('invalid_client', 'Client authentication failed', 401) })], config);
+    const r = run([tokenRequest({ url: 'https://idp-staging.example.com/oauth/token', form: ccForm(CLIENT_SECRET, 'prod-client'), response: oauthError('invalid_client', 'Client authentication failed', 401) })], config);
     expect(one(r.of(0), 'client.env_mismatch').detail).toMatch(/which is "staging"/);
   });
 
   it('without config: a secret first sent to one AS and later to another', () => {
-    const r = runRules([
+    const r = run([
       tokenRequest({ form: ccForm() }),
       tokenRequest({ url: 'https://login.partner-idp.example.org/oauth/token', form: ccForm(), response: oauthError('invalid_client', 'Unknown client', 401) }),
     ]);
@@ -129,14 +136,14 @@ describe('R10 client.env_mismatch', () => {
   });
 
   it('is silent for the prod secret with the prod client at the prod AS, and for repeats to the same AS', () => {
-    const r = runRules([tokenRequest({ form: ccForm(CLIENT_SECRET, 'prod-client') }), tokenRequest({ form: ccForm(CLIENT_SECRET, 'prod-client') })], config);
+    const r = run([tokenRequest({ form: ccForm(CLIENT_SECRET, 'prod-client') }), tokenRequest({ form: ccForm(CLIENT_SECRET, 'prod-client') })], config);
     expect(r.codes.flat()).not.toContain('client.env_mismatch');
   });
 });
 
 describe('R11 client_credentials.suspicious_value', () => {
   it('client_id with a trailing space at Google: "The OAuth client was not found."', () => {
-    const r = runRules([tokenRequest({
+    const r = run([tokenRequest({
       url: 'https://oauth2.googleapis.com/token',
       form: { grant_type: 'authorization_code', code: '4/0AeaYSHBq3mZ8kP2xR7wT9vL1nJ5', client_id: '1234-abc.apps.googleusercontent.com ', client_secret: CLIENT_SECRET, redirect_uri: 'https://app.example.com/callback' },
       response: oauthError('invalid_client', 'The OAuth client was not found.', 401),
@@ -149,7 +156,7 @@ describe('R11 client_credentials.suspicious_value', () => {
   });
 
   it('a secret with a trailing newline that equals the configured secret once trimmed', () => {
-    const r = runRules([tokenRequest({ form: ccForm(`${CLIENT_SECRET}\n`), response: oauthError('invalid_client', 'Client authentication failed', 401) })],
+    const r = run([tokenRequest({ form: ccForm(`${CLIENT_SECRET}\n`), response: oauthError('invalid_client', 'Client authentication failed', 401) })],
       { clients: [{ name: 'prod', clientId: CLIENT_ID, secretSha256: [sha(CLIENT_SECRET)] }] });
     const f = one(r.of(0), 'client_credentials.suspicious_value');
     expect(f.detail).toMatch(/configured for "prod"/);
@@ -159,19 +166,19 @@ describe('R11 client_credentials.suspicious_value', () => {
   });
 
   it('a literal "undefined" secret (unset environment variable)', () => {
-    const r = runRules([tokenRequest({ form: ccForm('undefined'), response: oauthError('invalid_client', 'Client authentication failed', 401) })]);
+    const r = run([tokenRequest({ form: ccForm('undefined'), response: oauthError('invalid_client', 'Client authentication failed', 401) })]);
     expect(one(r.of(0), 'client_credentials.suspicious_value').detail).toMatch(/literal/);
   });
 
   it('is silent for clean values', () => {
-    const r = runRules([tokenRequest({ form: ccForm(), response: oauthError('invalid_client', 'Client authentication failed', 401) })]);
+    const r = run([tokenRequest({ form: ccForm(), response: oauthError('invalid_client', 'Client authentication failed', 401) })]);
     expect(r.codes[0]).not.toContain('client_credentials.suspicious_value');
   });
 });
 
 describe('R12 client_auth.multiple_methods', () => {
   it('Basic plus client_secret in the body (Okta rejects it)', () => {
-    const r = runRules([tokenRequest({
+    const r = run([tokenRequest({
       url: 'https://dev-123456.okta.com/oauth2/default/v1/token',
       basic: [CLIENT_ID, CLIENT_SECRET],
       form: { grant_type: 'client_credentials', client_id: 'other-client', client_secret: CLIENT_SECRET, scope: 'api.read' },
@@ -185,14 +192,14 @@ describe('R12 client_auth.multiple_methods', () => {
   });
 
   it('is silent for Basic plus a body client_id without a secret', () => {
-    const r = runRules([tokenRequest({ basic: [CLIENT_ID, CLIENT_SECRET], form: { grant_type: 'client_credentials', client_id: CLIENT_ID } })]);
+    const r = run([tokenRequest({ basic: [CLIENT_ID, CLIENT_SECRET], form: { grant_type: 'client_credentials', client_id: CLIENT_ID } })]);
     expect(r.codes[0]).not.toContain('client_auth.multiple_methods');
   });
 });
 
 describe('R13 client_auth.basic_encoding', () => {
   it('special characters joined without form-encoding, rejected', () => {
-    const r = runRules([tokenRequest({ basicRaw: [CLIENT_ID, SPECIAL_SECRET], form: { grant_type: 'client_credentials' }, response: oauthError('invalid_client', 'Client authentication failed', 401) })]);
+    const r = run([tokenRequest({ basicRaw: [CLIENT_ID, SPECIAL_SECRET], form: { grant_type: 'client_credentials' }, response: oauthError('invalid_client', 'Client authentication failed', 401) })]);
     const f = one(r.of(0), 'client_auth.basic_encoding');
     expect(f.severity).toBe('error');
     expect(f.detail).toMatch(/without the per-component encoding/);
@@ -200,12 +207,12 @@ describe('R13 client_auth.basic_encoding', () => {
   });
 
   it('a Basic value that is not base64', () => {
-    const r = runRules([tokenRequest({ headers: { Authorization: 'Basic app-client-1:not base64 at all!' }, form: { grant_type: 'client_credentials' }, response: oauthError('invalid_client', 'Client authentication failed', 401) })]);
+    const r = run([tokenRequest({ headers: { Authorization: 'Basic app-client-1:not base64 at all!' }, form: { grant_type: 'client_credentials' }, response: oauthError('invalid_client', 'Client authentication failed', 401) })]);
     expect(one(r.of(0), 'client_auth.basic_encoding').title).toMatch(/Malformed/);
   });
 
   it('body works, Basic fails: a non-conforming AS that does not decode', () => {
-    const r = runRules([
+    const r = run([
       tokenRequest({ form: ccForm(SPECIAL_SECRET) }),
       tokenRequest({ basic: [CLIENT_ID, SPECIAL_SECRET], form: { grant_type: 'client_credentials', scope: 'api.read' }, response: oauthError('invalid_client', 'Client authentication failed', 401) }),
     ]);
@@ -217,14 +224,14 @@ describe('R13 client_auth.basic_encoding', () => {
   });
 
   it('is silent for properly encoded Basic credentials that succeed', () => {
-    const r = runRules([tokenRequest({ basic: [CLIENT_ID, SPECIAL_SECRET], form: { grant_type: 'client_credentials' } })]);
+    const r = run([tokenRequest({ basic: [CLIENT_ID, SPECIAL_SECRET], form: { grant_type: 'client_credentials' } })]);
     expect(r.codes[0]).not.toContain('client_auth.basic_encoding');
   });
 });
 
 describe('R14 client_auth.method_mismatch', () => {
   it('Entra AADSTS7000218: a confidential client sent no credentials', () => {
-    const r = runRules([tokenRequest({ url: ENTRA_TOKEN, form: { grant_type: 'authorization_code', code: '0.AXoA-code-abcdefghijklmnopqrstuvwxyz', client_id: CLIENT_ID, redirect_uri: 'https://app.example.com/callback' }, response: entraError(7000218, 'invalid_client', 'The request body must contain the following parameter: \'client_assertion\' or \'client_secret\'.') })]);
+    const r = run([tokenRequest({ url: ENTRA_TOKEN, form: { grant_type: 'authorization_code', code: '0.AXoA-code-abcdefghijklmnopqrstuvwxyz', client_id: CLIENT_ID, redirect_uri: 'https://app.example.com/callback' }, response: entraError(7000218, 'invalid_client', 'The request body must contain the following parameter: \'client_assertion\' or \'client_secret\'.') })]);
     const f = one(r.of(0), 'client_auth.method_mismatch');
     expect(f.severity).toBe('error');
     expect(f.evidence?.sub_diagnosis).toEqual(['no_credentials']);
@@ -232,13 +239,13 @@ describe('R14 client_auth.method_mismatch', () => {
   });
 
   it('Entra AADSTS700025: a public client presented a secret', () => {
-    const r = runRules([tokenRequest({ url: ENTRA_TOKEN, form: ccForm(), response: entraError(700025, 'invalid_client', 'Client is public so neither \'client_assertion\' nor \'client_secret\' should be presented.') })]);
+    const r = run([tokenRequest({ url: ENTRA_TOKEN, form: ccForm(), response: entraError(700025, 'invalid_client', 'Client is public so neither \'client_assertion\' nor \'client_secret\' should be presented.') })]);
     expect(one(r.of(0), 'client_auth.method_mismatch').evidence?.sub_diagnosis).toEqual(['public_with_secret']);
     expectNoSecret(r.of(0));
   });
 
   it('a method the discovery document does not advertise', () => {
-    const r = runRules([
+    const r = run([
       discoveryRequest({ token_endpoint_auth_methods_supported: ['private_key_jwt'] }),
       tokenRequest({ form: ccForm(), response: oauthError('invalid_client', 'Client authentication failed', 401) }),
     ]);
@@ -248,7 +255,7 @@ describe('R14 client_auth.method_mismatch', () => {
   });
 
   it('is silent when the method is advertised and accepted', () => {
-    const r = runRules([
+    const r = run([
       discoveryRequest({ token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'] }),
       tokenRequest({ basic: [CLIENT_ID, CLIENT_SECRET], form: { grant_type: 'client_credentials' } }),
     ]);
@@ -262,7 +269,7 @@ describe('R15 client_assertion.invalid', () => {
 
   it('an expired assertion with the wrong audience', () => {
     const assertion = jwt({ iss: CLIENT_ID, sub: CLIENT_ID, aud: 'https://idp.example.com/oauth2/v1/token', exp: now - 600, iat: now - 900, jti: 'a1b2c3d4e5f6' });
-    const r = runRules([tokenRequest({ at: T(1), form: { grant_type: 'client_credentials', client_id: CLIENT_ID, client_assertion_type: assertionType, client_assertion: assertion }, response: oauthError('invalid_client', 'Client assertion audience claim does not match Realm issuer.', 401) })]);
+    const r = run([tokenRequest({ at: T(1), form: { grant_type: 'client_credentials', client_id: CLIENT_ID, client_assertion_type: assertionType, client_assertion: assertion }, response: oauthError('invalid_client', 'Client assertion audience claim does not match Realm issuer.', 401) })]);
     const f = one(r.of(0), 'client_assertion.invalid');
     expect(f.severity).toBe('error');
     expect(f.evidence?.problems).toEqual(expect.arrayContaining(['aud', 'expired']));
@@ -271,7 +278,7 @@ describe('R15 client_assertion.invalid', () => {
 
   it('Apple JWT client secret: RS256 without kid', () => {
     const secret = jwt({ iss: 'ABCDE12345', sub: 'com.example.web', aud: 'https://appleid.apple.com', iat: now - 60, exp: now + 3600 }, { alg: 'RS256' });
-    const r = runRules([tokenRequest({ url: 'https://appleid.apple.com/auth/token', form: { grant_type: 'authorization_code', code: 'c0de1234567890abcdef.0.nrqz.AbCdEfGhIjKl', client_id: 'com.example.web', client_secret: secret, redirect_uri: 'https://app.example.com/callback' }, response: oauthError('invalid_client') })]);
+    const r = run([tokenRequest({ url: 'https://appleid.apple.com/auth/token', form: { grant_type: 'authorization_code', code: 'c0de1234567890abcdef.0.nrqz.AbCdEfGhIjKl', client_id: 'com.example.web', client_secret: secret, redirect_uri: 'https://app.example.com/callback' }, response: oauthError('invalid_client') })]);
     const f = one(r.of(0), 'client_assertion.invalid');
     expect(f.evidence?.problems).toEqual(expect.arrayContaining(['alg', 'missing_kid']));
     expect(f.title).toMatch(/JWT client_secret/);
@@ -282,7 +289,7 @@ describe('R15 client_assertion.invalid', () => {
   it('a replayed jti is flagged even when the AS accepted it', () => {
     const claims = { iss: CLIENT_ID, sub: CLIENT_ID, aud: TOKEN_URL, exp: now + 300, iat: now, jti: 'same-jti-0001' };
     const form = (a: string) => ({ grant_type: 'client_credentials', client_id: CLIENT_ID, client_assertion_type: assertionType, client_assertion: a });
-    const r = runRules([tokenRequest({ at: T(1), form: form(jwt(claims)) }), tokenRequest({ at: T(2), form: form(jwt(claims)), response: tokenSuccess() })]);
+    const r = run([tokenRequest({ at: T(1), form: form(jwt(claims)) }), tokenRequest({ at: T(2), form: form(jwt(claims)), response: tokenSuccess() })]);
     const f = one(r.of(1), 'client_assertion.invalid');
     expect(f.severity).toBe('warning');
     expect(f.evidence?.problems).toEqual(['jti_replay']);
@@ -291,14 +298,14 @@ describe('R15 client_assertion.invalid', () => {
 
   it('is silent for a well-formed assertion', () => {
     const assertion = jwt({ iss: CLIENT_ID, sub: CLIENT_ID, aud: TOKEN_URL, exp: now + 300, iat: now, jti: 'unique-jti-0002' });
-    const r = runRules([tokenRequest({ at: T(1), form: { grant_type: 'client_credentials', client_id: CLIENT_ID, client_assertion_type: assertionType, client_assertion: assertion } })]);
+    const r = run([tokenRequest({ at: T(1), form: { grant_type: 'client_credentials', client_id: CLIENT_ID, client_assertion_type: assertionType, client_assertion: assertion } })]);
     expect(r.codes[0]).not.toContain('client_assertion.invalid');
   });
 });
 
 describe('exchange shape', () => {
   it('also checks revocation and introspection requests', () => {
-    const r = runRules([exchange({ method: 'POST', url: 'https://idp.example.com/oauth/revoke', basic: [CLIENT_ID, CLIENT_SECRET], form: { token: 'at-abcdefghijklmnopqrstuvwxyz012345', client_secret: CLIENT_SECRET }, response: oauthError('invalid_request', 'multiple credentials') })]);
+    const r = run([exchange({ method: 'POST', url: 'https://idp.example.com/oauth/revoke', basic: [CLIENT_ID, CLIENT_SECRET], form: { token: 'at-abcdefghijklmnopqrstuvwxyz012345', client_secret: CLIENT_SECRET }, response: oauthError('invalid_request', 'multiple credentials') })]);
     expect(r.exchanges[0]?.oauth.kind).toBe('revocation');
     expect(r.codes[0]).toContain('client_auth.multiple_methods');
   });

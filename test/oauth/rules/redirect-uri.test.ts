@@ -22,6 +22,13 @@ function expectNoSecret(findings: readonly Finding[]): void {
   }
 }
 
+/** Runs the real engine and checks that no finding anywhere carries a secret of this file. */
+function run(...args: Parameters<typeof runRules>): ReturnType<typeof runRules> {
+  const r = runRules(...args);
+  expectNoSecret(r.findings.flat());
+  return r;
+}
+
 function one(findings: readonly Finding[], code: string): Finding {
   const hits = findings.filter((f) => f.code === code);
   expect(hits, `${code} in [${findings.map((f) => f.code).join(', ')}]`).toHaveLength(1);
@@ -52,7 +59,7 @@ const GOOGLE_MISMATCH = oauthError('redirect_uri_mismatch', 'Bad Request');
 
 describe('R01 redirect_uri.trailing_slash', () => {
   it('fires on the token exchange when authorize and token differ by one trailing slash', () => {
-    const r = runRules(codeFlow(`${REDIRECT_URI}/`, REDIRECT_URI, KEYCLOAK_INCORRECT));
+    const r = run(codeFlow(`${REDIRECT_URI}/`, REDIRECT_URI, KEYCLOAK_INCORRECT));
     const f = one(r.of(3), 'redirect_uri.trailing_slash');
     expect(f.severity).toBe('error');
     expect(f.confidence).toBe('high');
@@ -65,7 +72,7 @@ describe('R01 redirect_uri.trailing_slash', () => {
   });
 
   it('fires on the authorize request against the configured registered list (Entra AADSTS50011 page)', () => {
-    const r = runRules([
+    const r = run([
       authorizeRequest({ client_id: CLIENT_ID, response_type: 'code', redirect_uri: `${REDIRECT_URI}/`, scope: 'openid', state: STATE, code_challenge: CHALLENGE, code_challenge_method: 'S256' }, {
         url: 'https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize',
         response: { status: 400, html: `<html><head><title>Sign in to your account</title></head><body>AADSTS50011: The redirect URI '${REDIRECT_URI}/' specified in the request does not match the redirect URIs configured for the application '${CLIENT_ID}'.</body></html>` },
@@ -80,21 +87,21 @@ describe('R01 redirect_uri.trailing_slash', () => {
   });
 
   it('is silent when both legs send the identical value', () => {
-    const r = runRules(codeFlow(REDIRECT_URI, REDIRECT_URI));
+    const r = run(codeFlow(REDIRECT_URI, REDIRECT_URI));
     expect(r.codes.flat().filter((c) => c.startsWith('redirect_uri.'))).toEqual([]);
   });
 
   it('is a warning when a lenient AS accepted the mismatch', () => {
-    const r = runRules(codeFlow(`${REDIRECT_URI}/`, REDIRECT_URI));
+    const r = run(codeFlow(`${REDIRECT_URI}/`, REDIRECT_URI));
     expect(one(r.of(3), 'redirect_uri.trailing_slash').severity).toBe('warning');
   });
 });
 
 describe('R02 redirect_uri.scheme_mismatch', () => {
   it('names the TLS-terminating proxy when the browser used https for the http redirect host', () => {
-    const r = runRules(codeFlow('http://app.example.com/callback', REDIRECT_URI, GOOGLE_MISMATCH));
+    const r = run(codeFlow('http://app.example.com/callback', REDIRECT_URI, GOOGLE_MISMATCH));
     // The browser's callback went to http here; make the login start / callback https to show #behind_tls_proxy.
-    const r2 = runRules([
+    const r2 = run([
       authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: 'http://app.example.com/callback', state: STATE, code_challenge: CHALLENGE, code_challenge_method: 'S256' }),
       authorizeRedirect({ code: CODE, state: STATE }, { redirectUri: 'http://app.example.com/callback' }),
       callbackRequest({ code: CODE, state: STATE }, { url: REDIRECT_URI }),
@@ -110,14 +117,14 @@ describe('R02 redirect_uri.scheme_mismatch', () => {
   });
 
   it('is silent when both values use https', () => {
-    const r = runRules(codeFlow(REDIRECT_URI, REDIRECT_URI, GOOGLE_MISMATCH));
+    const r = run(codeFlow(REDIRECT_URI, REDIRECT_URI, GOOGLE_MISMATCH));
     expect(r.codes[3]).not.toContain('redirect_uri.scheme_mismatch');
   });
 });
 
 describe('R03 redirect_uri.host_or_port_mismatch', () => {
   it('fires for localhost vs 127.0.0.1', () => {
-    const r = runRules(codeFlow('http://localhost:3000/auth/callback', 'http://127.0.0.1:3000/auth/callback', KEYCLOAK_INCORRECT));
+    const r = run(codeFlow('http://localhost:3000/auth/callback', 'http://127.0.0.1:3000/auth/callback', KEYCLOAK_INCORRECT));
     const f = one(r.of(3), 'redirect_uri.host_or_port_mismatch');
     expect(f.severity).toBe('error');
     expect(f.detail).toContain('localhost vs 127.0.0.1');
@@ -125,50 +132,50 @@ describe('R03 redirect_uri.host_or_port_mismatch', () => {
   });
 
   it('is only info for loopback IP literals differing in port when the AS accepted (RFC 8252 §7.3)', () => {
-    const r = runRules(codeFlow('http://127.0.0.1:51234/cb', 'http://127.0.0.1:51999/cb'));
+    const r = run(codeFlow('http://127.0.0.1:51234/cb', 'http://127.0.0.1:51999/cb'));
     expect(one(r.of(3), 'redirect_uri.host_or_port_mismatch').severity).toBe('info');
   });
 
   it('fires for an explicit default port vs an implicit one', () => {
-    const r = runRules(codeFlow('https://app.example.com:443/callback', REDIRECT_URI, KEYCLOAK_INCORRECT));
+    const r = run(codeFlow('https://app.example.com:443/callback', REDIRECT_URI, KEYCLOAK_INCORRECT));
     expect(one(r.of(3), 'redirect_uri.host_or_port_mismatch').detail).toMatch(/explicit default port :443 vs implicit/i);
   });
 
   it('is silent when host and port are equal', () => {
-    const r = runRules(codeFlow('http://127.0.0.1:3000/cb', 'http://127.0.0.1:3000/cb', KEYCLOAK_INCORRECT));
+    const r = run(codeFlow('http://127.0.0.1:3000/cb', 'http://127.0.0.1:3000/cb', KEYCLOAK_INCORRECT));
     expect(r.codes[3]).not.toContain('redirect_uri.host_or_port_mismatch');
   });
 });
 
 describe('R04 redirect_uri.case_or_encoding_mismatch', () => {
   it('fires for a double-encoded token redirect_uri', () => {
-    const r = runRules(codeFlow(REDIRECT_URI, encodeURIComponent(REDIRECT_URI), KEYCLOAK_INCORRECT));
+    const r = run(codeFlow(REDIRECT_URI, encodeURIComponent(REDIRECT_URI), KEYCLOAK_INCORRECT));
     const f = one(r.of(3), 'redirect_uri.case_or_encoding_mismatch');
     expect(f.severity).toBe('error');
     expect(f.detail).toMatch(/percent-encoded once more/);
   });
 
   it('fires when an unencoded redirect_uri was split by its own "&" in the authorize URL', () => {
-    const r = runRules(codeFlow(`${APP}/callback?tenant=acme`, `${APP}/callback?tenant=acme&lang=en`, KEYCLOAK_INCORRECT, [['lang', 'en']]));
+    const r = run(codeFlow(`${APP}/callback?tenant=acme`, `${APP}/callback?tenant=acme&lang=en`, KEYCLOAK_INCORRECT, [['lang', 'en']]));
     const f = one(r.of(3), 'redirect_uri.case_or_encoding_mismatch');
     expect(f.detail).toMatch(/unencoded/);
     expect(r.codes[3]).not.toContain('redirect_uri.path_or_query_mismatch');
   });
 
   it('fires for a case difference in the path', () => {
-    const r = runRules(codeFlow(`${APP}/Callback`, REDIRECT_URI, KEYCLOAK_INCORRECT));
+    const r = run(codeFlow(`${APP}/Callback`, REDIRECT_URI, KEYCLOAK_INCORRECT));
     expect(one(r.of(3), 'redirect_uri.case_or_encoding_mismatch').severity).toBe('error');
   });
 
   it('is silent for identical values', () => {
-    const r = runRules(codeFlow(`${APP}/callback?tenant=acme`, `${APP}/callback?tenant=acme`, KEYCLOAK_INCORRECT));
+    const r = run(codeFlow(`${APP}/callback?tenant=acme`, `${APP}/callback?tenant=acme`, KEYCLOAK_INCORRECT));
     expect(r.codes[3]).not.toContain('redirect_uri.case_or_encoding_mismatch');
   });
 });
 
 describe('R05 redirect_uri.path_or_query_mismatch', () => {
   it('fires for a different route (next-auth style callback paths)', () => {
-    const r = runRules(codeFlow(`${APP}/auth/callback`, `${APP}/api/auth/callback/google`, GOOGLE_MISMATCH));
+    const r = run(codeFlow(`${APP}/auth/callback`, `${APP}/api/auth/callback/google`, GOOGLE_MISMATCH));
     const f = one(r.of(3), 'redirect_uri.path_or_query_mismatch');
     expect(f.severity).toBe('error');
     expect(f.confidence).toBe('high');
@@ -181,7 +188,7 @@ describe('R05 redirect_uri.path_or_query_mismatch', () => {
       status: 400,
       json: { error: { message: 'Error validating verification code. Please make sure your redirect_uri is identical to the one you used in the OAuth dialog request', type: 'OAuthException', code: 100, error_subcode: 36008, fbtrace_id: 'AbCdEfGhIjK' } },
     };
-    const r = runRules([
+    const r = run([
       authorizeRequest({ client_id: CLIENT_ID, redirect_uri: `${APP}/products/42`, state: STATE, response_type: 'code' }, { url: 'https://www.facebook.com/v19.0/dialog/oauth' }),
       exchange({ url: `https://graph.facebook.com/v19.0/oauth/access_token?client_id=${CLIENT_ID}&redirect_uri=${encodeURIComponent(`${APP}/auth/facebook/callback`)}&client_secret=${CLIENT_SECRET}&code=${encodeURIComponent(CODE)}`, response: fb }),
     ]);
@@ -193,14 +200,14 @@ describe('R05 redirect_uri.path_or_query_mismatch', () => {
   });
 
   it('is silent when only the fragment-free identical path is used', () => {
-    const r = runRules(codeFlow(`${APP}/auth/callback`, `${APP}/auth/callback`, GOOGLE_MISMATCH));
+    const r = run(codeFlow(`${APP}/auth/callback`, `${APP}/auth/callback`, GOOGLE_MISMATCH));
     expect(r.codes[3]).not.toContain('redirect_uri.path_or_query_mismatch');
   });
 });
 
 describe('R06 redirect_uri.missing_in_token_request', () => {
   it('fires when the authorize request had a redirect_uri and the code exchange omitted it', () => {
-    const r = runRules(codeFlow(REDIRECT_URI, null, oauthError('invalid_grant', 'Bad Request')));
+    const r = run(codeFlow(REDIRECT_URI, null, oauthError('invalid_grant', 'Bad Request')));
     const f = one(r.of(3), 'redirect_uri.missing_in_token_request');
     expect(f.severity).toBe('error');
     expect(f.confidence).toBe('high');
@@ -208,7 +215,7 @@ describe('R06 redirect_uri.missing_in_token_request', () => {
   });
 
   it('fires from the AS text alone when the browser leg was not captured (Google)', () => {
-    const r = runRules([tokenRequest({
+    const r = run([tokenRequest({
       url: 'https://oauth2.googleapis.com/token',
       form: { grant_type: 'authorization_code', code: CODE, client_id: '1234-abc.apps.googleusercontent.com', client_secret: CLIENT_SECRET },
       response: oauthError('invalid_request', 'Missing parameter: redirect_uri'),
@@ -219,7 +226,7 @@ describe('R06 redirect_uri.missing_in_token_request', () => {
   });
 
   it('is silent when the token request repeats the redirect_uri', () => {
-    const r = runRules(codeFlow(REDIRECT_URI, REDIRECT_URI, oauthError('invalid_grant', 'Bad Request')));
+    const r = run(codeFlow(REDIRECT_URI, REDIRECT_URI, oauthError('invalid_grant', 'Bad Request')));
     expect(r.codes[3]).not.toContain('redirect_uri.missing_in_token_request');
   });
 });
@@ -228,7 +235,7 @@ describe('R07 redirect_uri.not_registered', () => {
   const config = { clients: [{ name: 'prod', clientId: CLIENT_ID, redirectUris: [REDIRECT_URI] }] };
 
   it('fires on an authorize request whose redirect_uri is in no registered entry (config)', () => {
-    const r = runRules([authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: 'https://staging.example.net/oauth/return', state: STATE, code_challenge: CHALLENGE, code_challenge_method: 'S256' })], config);
+    const r = run([authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: 'https://staging.example.net/oauth/return', state: STATE, code_challenge: CHALLENGE, code_challenge_method: 'S256' })], config);
     const f = one(r.of(0), 'redirect_uri.not_registered');
     expect(f.severity).toBe('error');
     expect(f.confidence).toBe('high');
@@ -238,7 +245,7 @@ describe('R07 redirect_uri.not_registered', () => {
   });
 
   it('fires without config when GitHub answers redirect_uri_mismatch inside HTTP 200', () => {
-    const r = runRules([tokenRequest({
+    const r = run([tokenRequest({
       url: 'https://github.com/login/oauth/access_token',
       form: { client_id: 'Iv1.8a61f9b3a7aba766', client_secret: CLIENT_SECRET, code: 'a1b2c3d4e5f6a7b8c9d0', redirect_uri: `${APP}/auth/github` },
       response: { status: 200, form: { error: 'redirect_uri_mismatch', error_description: 'The redirect_uri MUST match the registered callback URL for this application.', error_uri: 'https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors/#redirect-uri-mismatch2' } },
@@ -250,7 +257,7 @@ describe('R07 redirect_uri.not_registered', () => {
   });
 
   it('fires on the Google "Error 400: redirect_uri_mismatch" page at authorize', () => {
-    const r = runRules([authorizeRequest({ response_type: 'code', client_id: '1234-abc.apps.googleusercontent.com', redirect_uri: 'http://localhost:8080/oauth2callback', scope: 'openid email', state: STATE }, {
+    const r = run([authorizeRequest({ response_type: 'code', client_id: '1234-abc.apps.googleusercontent.com', redirect_uri: 'http://localhost:8080/oauth2callback', scope: 'openid email', state: STATE }, {
       url: 'https://accounts.google.com/o/oauth2/v2/auth',
       response: { status: 400, html: '<html><head><title>Error 400: redirect_uri_mismatch</title></head><body>Access blocked: This app’s request is invalid</body></html>' },
     })]);
@@ -258,14 +265,14 @@ describe('R07 redirect_uri.not_registered', () => {
   });
 
   it('is silent when the redirect_uri is registered byte for byte', () => {
-    const r = runRules([authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, state: STATE, code_challenge: CHALLENGE, code_challenge_method: 'S256' })], config);
+    const r = run([authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, state: STATE, code_challenge: CHALLENGE, code_challenge_method: 'S256' })], config);
     expect(r.codes[0]).toEqual([]);
   });
 });
 
 describe('R08 redirect_uri.unsafe_form', () => {
   it('warns about http on a public host and code/state parameters in the redirect_uri', () => {
-    const r = runRules([authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: 'http://app.example.com/callback?state=fixed', state: STATE, code_challenge: CHALLENGE, code_challenge_method: 'S256' })]);
+    const r = run([authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: 'http://app.example.com/callback?state=fixed', state: STATE, code_challenge: CHALLENGE, code_challenge_method: 'S256' })]);
     const f = one(r.of(0), 'redirect_uri.unsafe_form');
     expect(f.severity).toBe('warning');
     expect(f.detail).toMatch(/http on the non-loopback host app\.example\.com/);
@@ -273,12 +280,12 @@ describe('R08 redirect_uri.unsafe_form', () => {
   });
 
   it('warns about a fragment', () => {
-    const r = runRules([authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: `${REDIRECT_URI}#done`, state: STATE })]);
+    const r = run([authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: `${REDIRECT_URI}#done`, state: STATE })]);
     expect(one(r.of(0), 'redirect_uri.unsafe_form').detail).toContain('fragment');
   });
 
   it('is silent for https and for http on a loopback IP', () => {
-    const r = runRules([
+    const r = run([
       authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, state: STATE, code_challenge: CHALLENGE, code_challenge_method: 'S256' }),
       authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: 'http://127.0.0.1:8400/callback', state: `${STATE}2`, code_challenge: CHALLENGE, code_challenge_method: 'S256' }),
     ]);

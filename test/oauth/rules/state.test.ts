@@ -23,6 +23,13 @@ function expectNoSecret(findings: readonly Finding[]): void {
   }
 }
 
+/** Runs the real engine and checks that no finding anywhere carries a secret of this file. */
+function run(...args: Parameters<typeof runRules>): ReturnType<typeof runRules> {
+  const r = runRules(...args);
+  expectNoSecret(r.findings.flat());
+  return r;
+}
+
 function one(findings: readonly Finding[], code: string): Finding {
   const hits = findings.filter((f) => f.code === code);
   expect(hits, `${code} in [${findings.map((f) => f.code).join(', ')}]`).toHaveLength(1);
@@ -60,7 +67,7 @@ function formPostCallback(cookies?: Record<string, string>) {
 
 describe('R28 state.mismatch', () => {
   it('a callback for a login that a second tab superseded, rejected by the app', () => {
-    const r = runRules([
+    const r = run([
       authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, state: STATE, code_challenge: CHALLENGE, code_challenge_method: 'S256' }),
       authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, state: OTHER_STATE, code_challenge: CHALLENGE, code_challenge_method: 'S256' }),
       callbackRequest({ code: CODE, state: STATE }, { response: { status: 400, html: '<html><head><title>400 Bad Request</title></head><body>mismatching_state: CSRF Warning! State not equal in request and response.</body></html>' } }),
@@ -73,7 +80,7 @@ describe('R28 state.mismatch', () => {
   });
 
   it('the callback state is not the one the flow sent (linked by the code)', () => {
-    const r = runRules([
+    const r = run([
       authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, state: STATE }),
       authorizeRedirect({ code: CODE, state: STATE }),
       callbackRequest({ code: CODE, state: OTHER_STATE }, { response: { status: 403, html: '<html><head><title>Forbidden</title></head><body>Invalid state</body></html>' } }),
@@ -86,12 +93,12 @@ describe('R28 state.mismatch', () => {
   });
 
   it('only the app\'s words when the authorize request was not captured', () => {
-    const r = runRules([callbackRequest({ code: CODE, state: STATE }, { response: { status: 400, json: { error: 'mismatching_state', error_description: 'CSRF Warning! State not equal in request and response.' } } })]);
+    const r = run([callbackRequest({ code: CODE, state: STATE }, { response: { status: 400, json: { error: 'mismatching_state', error_description: 'CSRF Warning! State not equal in request and response.' } } })]);
     expect(one(r.of(0), 'state.mismatch').confidence).toBe('medium');
   });
 
   it('is silent for a matching state, and for a superseded one the app accepted', () => {
-    const r = runRules([
+    const r = run([
       authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, state: STATE }),
       authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, state: OTHER_STATE }),
       callbackRequest({ code: CODE, state: STATE }),
@@ -108,7 +115,7 @@ describe('R29 state.cookie_not_sent', () => {
   ];
 
   it('form_post callback without the SameSite=Lax state and PKCE cookies', () => {
-    const r = runRules([
+    const r = run([
       loginStart(laxCookies, { extra: { response_mode: 'form_post' } }),
       authorizeRequest({ response_type: 'code', response_mode: 'form_post', client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, scope: 'openid profile', state: STATE, code_challenge: CHALLENGE, code_challenge_method: 'S256' }),
       authorizeRedirect({ code: CODE, state: STATE }, { mode: 'form_post' }),
@@ -125,7 +132,7 @@ describe('R29 state.cookie_not_sent', () => {
   });
 
   it('Secure cookie set on an http app host', () => {
-    const r = runRules([
+    const r = run([
       loginStart([`oauth_state=${COOKIE_VALUE}; Path=/; Secure; SameSite=Lax`], { url: 'http://app.example.com/login' }),
       authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: 'http://app.example.com/callback', state: STATE, code_challenge: CHALLENGE, code_challenge_method: 'S256' }),
       callbackRequest({ code: CODE, state: STATE }, { url: 'http://app.example.com/callback', response: NEXTAUTH_STATE_MISSING }),
@@ -134,7 +141,7 @@ describe('R29 state.cookie_not_sent', () => {
   });
 
   it('login on localhost, callback to 127.0.0.1 (seen from the authorize Referer)', () => {
-    const r = runRules([
+    const r = run([
       authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: 'http://127.0.0.1:3000/callback', state: STATE, code_challenge: CHALLENGE, code_challenge_method: 'S256' }, { headers: { Referer: 'http://localhost:3000/' } }),
       callbackRequest({ code: CODE, state: STATE }, { url: 'http://127.0.0.1:3000/callback', response: { status: 401, html: '<html><head><title>Login failed</title></head><body>checks.state argument is missing</body></html>' } }),
     ]);
@@ -144,7 +151,7 @@ describe('R29 state.cookie_not_sent', () => {
   });
 
   it('is silent when the callback carries the cookies (SameSite=None; Secure)', () => {
-    const r = runRules([
+    const r = run([
       loginStart([`next-auth.state=${COOKIE_VALUE}; Path=/; HttpOnly; Secure; SameSite=None; Max-Age=900`], { extra: { response_mode: 'form_post' } }),
       authorizeRequest({ response_type: 'code', response_mode: 'form_post', client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, state: STATE, code_challenge: CHALLENGE, code_challenge_method: 'S256' }),
       authorizeRedirect({ code: CODE, state: STATE }, { mode: 'form_post' }),
@@ -157,7 +164,7 @@ describe('R29 state.cookie_not_sent', () => {
 
 describe('R30 state.too_long', () => {
   it('warns about a 600-character state', () => {
-    const r = runRules([authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, state: 'x'.repeat(600), code_challenge: CHALLENGE, code_challenge_method: 'S256' })]);
+    const r = run([authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, state: 'x'.repeat(600), code_challenge: CHALLENGE, code_challenge_method: 'S256' })]);
     const f = one(r.of(0), 'state.too_long');
     expect(f.severity).toBe('warning');
     expect((f.evidence?.state as { length: number }).length).toBe(600);
@@ -165,7 +172,7 @@ describe('R30 state.too_long', () => {
   });
 
   it('is an error when the AS refuses the URL (414) or it exceeds 8 KB', () => {
-    const r = runRules([
+    const r = run([
       authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, state: 'y'.repeat(5000) }, { response: { status: 414, statusText: 'Request-URI Too Large', html: '<html><head><title>414 Request-URI Too Large</title></head></html>' } }),
       authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, state: 'z'.repeat(9000) }),
     ]);
@@ -174,14 +181,14 @@ describe('R30 state.too_long', () => {
   });
 
   it('is silent at 499 characters', () => {
-    const r = runRules([authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, state: 's'.repeat(499), code_challenge: CHALLENGE, code_challenge_method: 'S256' })]);
+    const r = run([authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, state: 's'.repeat(499), code_challenge: CHALLENGE, code_challenge_method: 'S256' })]);
     expect(r.codes[0]).not.toContain('state.too_long');
   });
 });
 
 describe('R31 state.missing', () => {
   it('warns about a code-flow authorize request with no state, PKCE or nonce', () => {
-    const r = runRules([
+    const r = run([
       authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, scope: 'read:user' }, { url: 'https://github.com/login/oauth/authorize' }),
       authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, scope: 'openid email' }),
     ]);
@@ -190,7 +197,7 @@ describe('R31 state.missing', () => {
   });
 
   it('is silent with PKCE, or with a nonce on an OpenID request', () => {
-    const r = runRules([
+    const r = run([
       authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, scope: 'read:user', code_challenge: CHALLENGE, code_challenge_method: 'S256' }),
       authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, scope: 'openid email', nonce: 'n-0S6_WzA2Mj' }),
     ]);
