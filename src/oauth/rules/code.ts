@@ -30,7 +30,7 @@ const codeReused: Rule = {
   kinds: ['token'],
   check(ex, ctx) {
     if (!isCodeExchange(ex) || !ex.code || isBogus(ex.code)) return [];
-    const earlier = ctx.correlation.sameCodeEarlier;
+    const earlier = ctx.correlation.sameCodeEarlier.filter(reachedAs);
     const first = earlier[0];
     if (!first) return issuedCodes(ctx).some((c) => c.ref.fp === ex.code?.fp) ? [] : signalOnlyReuse(ex);
     const dt = ex.at - first.at;
@@ -80,6 +80,14 @@ const codeReused: Rule = {
     }];
   },
 };
+
+const NEVER_DELIVERED = new Set(['dns', 'refused', 'tls_hostname', 'tls_expired', 'tls_untrusted', 'tls_other', 'proxy_loop']);
+
+/** An earlier presentation counts only if the AS could have consumed the code (not a redirect, not a failed connect). */
+function reachedAs(x: AnalyzedExchange): boolean {
+  if (x.transportError) return !NEVER_DELIVERED.has(x.transportError.code);
+  return !x.response || x.response.status < 300 || x.response.status >= 400;
+}
 
 /** The AS says the code was used, but the first use passed outside the lens. */
 function signalOnlyReuse(ex: AnalyzedExchange): FindingDraft[] {

@@ -88,6 +88,16 @@ describe('code.reused (R16)', () => {
     expectNoSecret(r.of(0), [CODE, CLIENT_SECRET]);
   });
 
+  it('near miss: re-sending after a 307 redirect or a refused connection is not a reuse', () => {
+    const r = runRules([
+      tokenRequest({ form: codeForm(), at: T(0), response: { status: 307, statusText: 'Temporary Redirect', headers: { Location: 'https://idp.example.com/oauth/token/' } } }),
+      tokenRequest({ url: 'https://idp.example.com/oauth/token/', form: codeForm(), at: T(0.2) }),
+      tokenRequest({ form: codeForm(`${CODE}-b`), at: T(5), response: null, error: { code: 'refused', message: 'connection refused', nodeCode: 'ECONNREFUSED' } }),
+      tokenRequest({ form: codeForm(`${CODE}-b`), at: T(6) }),
+    ]);
+    expect(r.codes.flat()).not.toContain('code.reused');
+  });
+
   it('near miss: two redemptions of two different codes are not a reuse', () => {
     const r = runRules([
       tokenRequest({ form: codeForm(), at: T(0) }),
