@@ -23,6 +23,8 @@ export function freshSalt(): Buffer {
 export class FingerprintRekeyer {
   #salt: Buffer;
   #memo = new Map<string, string>();
+  /** Key names repeat across entries; testing each once keeps a 10k-entry export cheap. */
+  #fpKeys = new Map<string, boolean>();
 
   constructor(salt: Buffer) {
     if (salt.length < 16) throw new RangeError('fingerprint salt must be at least 16 bytes');
@@ -58,6 +60,15 @@ export class FingerprintRekeyer {
     return this.#walk(value, false) as T;
   }
 
+  #isFpKey(key: string): boolean {
+    let yes = this.#fpKeys.get(key);
+    if (yes === undefined) {
+      yes = FP_KEY.test(key);
+      if (this.#fpKeys.size < 10_000) this.#fpKeys.set(key, yes);
+    }
+    return yes;
+  }
+
   #walk(value: unknown, underFpKey: boolean): unknown {
     if (typeof value === 'string') {
       return underFpKey && BARE_FP.test(value) ? this.rekey(value) : this.rekeyText(value);
@@ -65,8 +76,10 @@ export class FingerprintRekeyer {
     if (Array.isArray(value)) return value.map((item) => this.#walk(item, underFpKey));
     if (value !== null && typeof value === 'object') {
       const out: Record<string, unknown> = {};
-      for (const [key, item] of Object.entries(value)) {
-        out[key] = this.#walk(item, underFpKey || FP_KEY.test(key));
+      const source = value as Record<string, unknown>;
+      for (const key in source) {
+        if (!Object.hasOwn(source, key)) continue;
+        out[key] = this.#walk(source[key], underFpKey || this.#isFpKey(key));
       }
       return out;
     }
