@@ -231,6 +231,9 @@ const methodMismatch: Rule = {
     const hits: Array<{ sub: string; why: string; strong: boolean }> = [];
     const code = ex.providerError?.error;
     if (hasAadsts(ex, '700025')) hits.push({ sub: 'public_with_secret', why: 'Entra says the client is public, so neither client_assertion nor client_secret may be presented (AADSTS700025)', strong: true });
+    // On the device and password grants AADSTS7000218 means "public client flows disabled": grant_type.not_allowed_for_client says that.
+    const publicFlow = ex.grantType === 'password' || ex.grantType === 'urn:ietf:params:oauth:grant-type:device_code';
+    if (publicFlow && hasAadsts(ex, '7000218')) return [];
     if (hasAadsts(ex, '7000218')) hits.push({ sub: 'no_credentials', why: 'Entra requires client_assertion or client_secret for this confidential client (AADSTS7000218)', strong: true });
     if (hasAadsts(ex, '9002327')) hits.push({ sub: 'spa_origin', why: 'the app is registered as a Single-Page Application, whose codes may only be redeemed by a cross-origin browser request with an Origin header (AADSTS9002327)', strong: true });
     if (hasAadsts(ex, '9002326')) hits.push({ sub: 'cross_origin_not_spa', why: 'a cross-origin (browser) redemption was made for a redirect URI not registered as SPA (AADSTS9002326)', strong: true });

@@ -254,6 +254,12 @@ describe('R14 client_auth.method_mismatch', () => {
     expect(f.detail).toMatch(/client_secret_post/);
   });
 
+  it('leaves AADSTS7000218 on the device grant to grant_type.not_allowed_for_client', () => {
+    const r = run([tokenRequest({ url: ENTRA_TOKEN, form: { grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: 'DAQABAAEAAAD--DLA3VO7QrddgJg7WevrQvvQpe8', client_id: CLIENT_ID }, response: entraError(7000218, 'invalid_client', 'The request body must contain the following parameter: \'client_assertion\' or \'client_secret\'.') })]);
+    expect(r.codes[0]).not.toContain('client_auth.method_mismatch');
+    expect(r.codes[0]).not.toContain('client.authentication_failed');
+  });
+
   it('is silent when the method is advertised and accepted', () => {
     const r = run([
       discoveryRequest({ token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'] }),
