@@ -120,8 +120,9 @@ function phaseTimes(start: number, entry: ForeignHarEntry): CapturedExchange['ti
     const value = num(t[key]);
     return value !== undefined && value > 0 ? value : 0;
   };
-  // HAR's connect includes ssl; some writers (Charles) also count ssl separately, never both.
-  const connect = ms('blocked') + ms('dns') + Math.max(ms('connect'), ms('ssl'));
+  // HAR 1.2 counts ssl inside connect (Chrome does); mitmproxy and Charles write them apart. Only
+  // an ssl longer than connect proves they are apart; otherwise take connect as the total.
+  const connect = ms('blocked') + ms('dns') + (ms('ssl') > ms('connect') ? ms('connect') + ms('ssl') : ms('connect'));
   const upstreamConnected = start + connect;
   const requestSent = upstreamConnected + ms('send');
   const responseHeaders = requestSent + ms('wait');
@@ -206,7 +207,7 @@ function transportError(text: string | undefined): TransportError {
 function versionOf(value: unknown): string {
   const text = str(value)?.trim() ?? '';
   const match = /^(?:http\/)?(\d(?:\.\d)?)$/i.exec(text);
-  if (match) return match[1]!;
+  if (match) return match[1]!.includes('.') ? match[1]! : `${match[1]}.0`; // Node writes 1.1, 2.0
   if (/^h2/i.test(text)) return '2.0';
   if (/^h3/i.test(text)) return '3.0';
   return '1.1';
