@@ -59,11 +59,36 @@ function explain(error: string, description: string | undefined, prompt: string 
   return parts.filter(Boolean).join(' ');
 }
 
+/** The AS rendered an error page for the authorize request instead of redirecting back (no code, no error redirect). */
+function onErrorPage(ex: AnalyzedExchange): FindingDraft[] {
+  const pe = ex.providerError;
+  const status = ex.response?.status ?? 0;
+  if (status < 400 || !pe || (!pe.error && !pe.htmlTitle)) return [];
+  const what = pe.error ? `error=${pe.error}${pe.errorDescription ? ` ("${pe.errorDescription}")` : ''}` : `a page titled "${pe.htmlTitle}"`;
+  const fix = 'Fix the authorize request the page complains about (client_id, redirect_uri, response_type, scope, PKCE); the user cannot get past this page.';
+  return [{
+    code: 'authorize.error_returned',
+    severity: 'error',
+    title: `The authorization server answered the authorize request with an error page (HTTP ${status})`,
+    detail: `Instead of redirecting back to the app, the AS answered HTTP ${status} with ${what}. It does this when it cannot trust the redirect_uri or client_id enough to redirect (RFC 6749 §4.1.2.1).`
+      + (pe.aadsts.length ? ` ${pe.aadsts.map((c) => AADSTS_HINTS[c] ?? `AADSTS${c}`).join(' ')}` : '') + ` Fix: ${fix}`,
+    fix,
+    evidence: {
+      status, ...(pe.error ? { error: pe.error } : {}), ...(pe.errorDescription ? { error_description: pe.errorDescription.slice(0, 500) } : {}),
+      ...(pe.htmlTitle ? { html_title: pe.htmlTitle } : {}), ...(pe.htmlExcerpt ? { html_excerpt: pe.htmlExcerpt.slice(0, 300) } : {}),
+      ...(pe.aadsts.length ? { aadsts: pe.aadsts.map((c) => `AADSTS${c}`) } : {}),
+      ...(pe.traceId ? { trace_id: pe.traceId } : {}), ...(pe.correlationId ? { correlation_id: pe.correlationId } : {}),
+    },
+    confidence: pe.error ? 'high' : 'medium',
+    exchangeIds: [ex.id],
+  }];
+}
+
 function onAuthorizeResponse(ex: AnalyzedExchange, ctx: RuleContext): FindingDraft[] {
   const resp = ex.authorizeResponse;
-  if (!resp?.error) return [];
+  if (!resp?.error) return ex.kind === 'authorize' ? onErrorPage(ex) : [];
   const error = normaliseError(resp.error);
-  const prompt = ctx.correlation.authorize?.authorize?.prompt;
+  const prompt = ex.authorize?.prompt ?? ctx.correlation.authorize?.authorize?.prompt;
   const expected = error === 'access_denied' || (SILENT_ERRORS.has(error) && prompt === 'none');
   const fix = 'Check for `error` in the callback before exchanging a code; surface error_description to the user; treat access_denied as a user cancel.';
   const aadsts = aadstsIn(resp.errorDescription);
@@ -124,7 +149,7 @@ export const authorizeErrorReturned: Rule = {
   code: 'authorize.error_returned',
   family: 'code',
   severity: 'error',
-  kinds: ['authorize_response', 'token'],
+  kinds: ['authorize', 'authorize_response', 'token'],
   check(ex, ctx) {
     return ex.kind === 'token' ? onTokenWithoutCode(ex, ctx) : onAuthorizeResponse(ex, ctx);
   },

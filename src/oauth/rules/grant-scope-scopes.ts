@@ -19,7 +19,7 @@ function requested(ex: AnalyzedExchange): { raw?: string; scopes: string[]; clie
 
 function rejectedForScope(ex: AnalyzedExchange): boolean {
   return errorCode(ex) === 'invalid_scope' || hasAadsts(ex, '70011', '700022', '28000')
-    || (ex.kind === 'authorize_response' && ex.authorizeResponse?.error?.toLowerCase() === 'invalid_scope');
+    || ex.authorizeResponse?.error?.toLowerCase() === 'invalid_scope';
 }
 
 /** Outcome-based severity: proven failure or config violation → error; accepted → warning. */

@@ -136,10 +136,13 @@ const malformed: Rule = {
     let confidence: FindingDraft['confidence'] = 'high';
     if (ex.kind === 'token') problems = verifierProblems(ex.pkce);
     else if (ex.kind === 'authorize' || ex.kind === 'par') problems = challengeProblems(ex.pkce);
-    else {
-      const desc = `${ex.authorizeResponse?.error ?? ''} ${ex.authorizeResponse?.errorDescription ?? ''}`;
-      if (/code.?challenge/i.test(desc) || /AADSTS50147\b/.test(desc)) {
-        problems = [`the AS rejected the authorize request: ${ex.authorizeResponse?.errorDescription ?? ex.authorizeResponse?.error}`];
+    if (!problems.length && ex.kind !== 'token') {
+      // The AS's own complaint, in an error redirect or an error page (Google, Keycloak, Entra AADSTS50147).
+      const said = ex.authorizeResponse?.error
+        ? `${ex.authorizeResponse.error} ${ex.authorizeResponse.errorDescription ?? ''}`
+        : `${ex.providerError?.error ?? ''} ${ex.providerError?.errorDescription ?? ''} ${ex.providerError?.htmlTitle ?? ''} ${ex.providerError?.htmlExcerpt ?? ''}`;
+      if (/code.?challenge/i.test(said) || /AADSTS50147\b/.test(said) || ex.providerError?.aadsts.includes('50147')) {
+        problems = [`the AS rejected the authorize request: ${said.trim().replace(/\s+/g, ' ').slice(0, 200)}`];
         confidence = 'medium';
       }
     }

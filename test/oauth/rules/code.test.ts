@@ -338,6 +338,26 @@ describe('authorize.error_returned (R21)', () => {
     expectNoSecret(r.of(2), SECRETS);
   });
 
+  it('catches an error redirect answered directly to the authorize request, and an AS error page', () => {
+    const r = runRules([
+      authorizeRequest(authorizeParams({ scope: 'openid orders:admin' }), {
+        at: T(0),
+        response: { status: 302, headers: { Location: `${REDIRECT_URI}?error=invalid_scope&error_description=The+requested+scope+is+invalid%2C+unknown%2C+or+malformed.&state=${STATE}` } },
+      }),
+      authorizeRequest(authorizeParams({ redirect_uri: 'https://evil.example.net/cb' }), {
+        url: 'https://accounts.google.com/o/oauth2/v2/auth', at: T(5),
+        response: { status: 400, html: '<html><head><title>Error 400: redirect_uri_mismatch</title></head><body><p>You can\'t sign in to this app because it doesn\'t comply with Google\'s OAuth 2.0 policy.</p></body></html>' },
+      }),
+    ]);
+    expect(findingOf(r.of(0), 'authorize.error_returned').evidence?.error).toBe('invalid_scope');
+    expect(r.codes[0]).toContain('scope.invalid');
+    const page = findingOf(r.of(1), 'authorize.error_returned');
+    expect(page.severity).toBe('error');
+    expect(page.title).toMatch(/error page \(HTTP 400\)/);
+    expect(page.evidence?.html_title).toBe('Error 400: redirect_uri_mismatch');
+    expectNoSecret(r.findings.flat(), SECRETS);
+  });
+
   it('near miss: a redirect carrying a code has no finding', () => {
     const r = runRules([
       authorizeRequest(authorizeParams(), { at: T(0) }),

@@ -147,6 +147,15 @@ describe('pkce.malformed (R35)', () => {
     expect(findingOf(r.of(1), 'pkce.malformed').confidence).toBe('medium');
   });
 
+  it('reads the complaint from an error page at the authorize endpoint', () => {
+    const r = runRules([authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, scope: 'openid', state: STATE, code_challenge: CHALLENGE, code_challenge_method: 'S256' }, {
+      url: `${KC}/auth`,
+      response: { status: 400, html: '<html><head><title>Sign in to shop</title></head><body><div id="kc-error-message"><p class="instruction">Invalid parameter: code_challenge</p></div></body></html>' },
+    })]);
+    const f = findingOf(r.of(0), 'pkce.malformed');
+    expect(f.confidence).toBe('medium');
+  });
+
   it('near miss: a 43-character verifier and a proper S256 challenge', () => {
     expect(flow(S256, { code_verifier: VERIFIER }).codes.flat()).not.toContain('pkce.malformed');
   });
