@@ -75,9 +75,13 @@ const stateMismatch: Rule = {
           STATE_FIX, { ...base, outstanding_states: [authorize, ...newer].map((a) => ({ exchange: a.id, at: where(a).at, state: stateEvidence(a.authorize?.state) })), sub_diagnosis: 'superseded' })];
       }
       if (!appSaysStateMismatch(ex) || cookieAnalysis(ex, ctx).missing.length) return [];
+      // A state outside the URL-safe alphabets after one decode usually held a "+" the app never percent-encoded.
+      const encoding = sent?.shape === 'printable';
       return [draft('state.mismatch', 'error', 'medium', ex, [authorize], 'App rejected a state the AS returned unchanged',
-        'The app reports a state mismatch although the callback state equals the one its authorize request sent: the app lost or re-encoded its stored copy (session not shared between instances, cookie dropped, or a "+" in an unencoded base64 state read back as a space).',
-        STATE_FIX, { ...base, authorize_state: stateEvidence(sent), authorize_exchange: where(authorize) })];
+        `The app reports a state mismatch although the callback state equals the one its authorize request sent: the app lost or re-encoded its stored copy${encoding
+          ? '. The state holds characters outside the URL-safe set after one decode (shape "printable"), typically a base64 "+" sent unencoded and read back as a space.'
+          : ' (session not shared between instances, cookie dropped, or a "+" in an unencoded base64 state read back as a space).'}`,
+        STATE_FIX, { ...base, authorize_state: stateEvidence(sent), authorize_exchange: where(authorize), ...(encoding ? { sub_diagnosis: 'encoding', state_shape: sent?.shape } : {}) })];
     }
     // Browser leg not captured: only the app's own words.
     if (!authorize && appSaysStateMismatch(ex) && !cookieAnalysis(ex, ctx).missing.length) {

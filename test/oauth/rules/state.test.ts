@@ -92,6 +92,18 @@ describe('R28 state.mismatch', () => {
     expectNoSecret(r.of(2));
   });
 
+  it('a base64 state sent unencoded: "+" comes back as a space and the app rejects it', () => {
+    const b64 = 'q1+Zt3kQ9mW2/xV7bN4cR8==';
+    const url = `${AUTHORIZE_URL}?response_type=code&client_id=${CLIENT_ID}&redirect_uri=${encodeURIComponent(REDIRECT_URI)}&state=${b64}&code_challenge=${CHALLENGE}&code_challenge_method=S256`;
+    const r = run([
+      exchange({ url }, { method: 'GET', response: { status: 200, html: '<html><head><title>Sign in</title></head></html>' } }),
+      callbackRequest({ code: CODE, state: b64.replace('+', ' ') }, { response: { status: 400, html: '<html><head><title>400</title></head><body>Invalid state parameter</body></html>' } }),
+    ]);
+    const f = one(r.of(1), 'state.mismatch');
+    expect(f.evidence?.sub_diagnosis).toBe('encoding');
+    expect(JSON.stringify(r.findings)).not.toContain(b64.slice(6));
+  });
+
   it('only the app\'s words when the authorize request was not captured', () => {
     const r = run([callbackRequest({ code: CODE, state: STATE }, { response: { status: 400, json: { error: 'mismatching_state', error_description: 'CSRF Warning! State not equal in request and response.' } } })]);
     expect(one(r.of(0), 'state.mismatch').confidence).toBe('medium');
