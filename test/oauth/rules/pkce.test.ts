@@ -89,6 +89,19 @@ describe('pkce.verifier_mismatch (R33)', () => {
     expectNoSecret(r.of(3), SECRETS);
   });
 
+  it('links through an authorize request answered directly with the code (existing session)', () => {
+    const r = runRules([
+      authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, scope: 'openid', state: STATE, prompt: 'none', ...S256 }, {
+        at: T(0), response: { status: 302, headers: { Location: `${REDIRECT_URI}?code=${CODE}&state=${STATE}` } },
+      }),
+      token({ code_verifier: OTHER_VERIFIER }, T(1), oauthError('invalid_grant', 'PKCE verification failed')),
+    ]);
+    const f = findingOf(r.of(1), 'pkce.verifier_mismatch');
+    expect(f.confidence).toBe('high');
+    expect(f.exchangeIds).toEqual([r.exchanges[0]?.id, r.exchanges[1]?.id]);
+    expectNoSecret(r.of(1), SECRETS);
+  });
+
   it('trusts Keycloak "PKCE verification failed" without the authorize request', () => {
     const r = runRules([tokenRequest({ url: `${KC}/token`, form: { grant_type: 'authorization_code', code: CODE, redirect_uri: REDIRECT_URI, client_id: CLIENT_ID, code_verifier: VERIFIER }, response: oauthError('invalid_grant', 'PKCE verification failed') })]);
     expect(findingOf(r.of(0), 'pkce.verifier_mismatch').confidence).toBe('medium');
