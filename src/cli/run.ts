@@ -11,6 +11,7 @@ import { createLogger, type Logger } from '../log.js';
 import { startSession, type Session } from '../run/session.js';
 import { attachToRunningLens, type AttachedLens } from '../run/attach.js';
 import { buildChildEnv } from '../run/child-env.js';
+import { mergeUserCaFiles } from '../run/ca-merge.js';
 import { runChild } from '../run/child.js';
 import { formatRunSummary } from '../run/summary.js';
 import { toSummary, type WireSummary } from '../server/wire.js';
@@ -76,11 +77,14 @@ async function runCommand(commandLine: string[], flags: RunFlags): Promise<numbe
     bundlePath: target.bundlePath,
     ...(target.uiPort ? { uiPort: target.uiPort } : {}),
   });
+  const userCas = mergeUserCaFiles(process.env, target);
+  Object.assign(env, userCas.env);
+  for (const note of userCas.notes) process.stderr.write(`oauth-lens: ${note}\n`);
   for (const warning of warnings) process.stderr.write(`oauth-lens: warning: ${warning}\n`);
-  process.stderr.write(`oauth-lens: capturing "${commandLine.join(' ')}" through ${target.proxyUrl}` +
+  process.stderr.write(`oauth-lens: capturing "${displayCommand(commandLine)}" through ${target.proxyUrl}` +
     `${target.viewerUrl ? `\noauth-lens: viewer ${target.viewerUrl}` : ''}\n`);
 
-  const result = await runChild({ command, args, env });
+  const result = await runChild({ command, args, env }).finally(() => userCas.cleanup());
   if (result.spawnError) process.stderr.write(`oauth-lens: ${result.spawnError.message}\n`);
   try {
     if (flags.summary) {
@@ -191,6 +195,12 @@ async function settle(session: Session): Promise<void> {
   const deadline = Date.now() + 1500;
   while (Date.now() - last < 150 && Date.now() < deadline) await delay(50);
   off();
+}
+
+/** The command as one short line (scripts passed with -e can be long and multi-line). */
+function displayCommand(commandLine: string[]): string {
+  const text = commandLine.join(' ').replace(/\s+/g, ' ').trim();
+  return text.length > 100 ? `${text.slice(0, 99)}…` : text;
 }
 
 function delay(ms: number): Promise<void> {

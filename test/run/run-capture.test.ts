@@ -120,6 +120,21 @@ describe('oauth-lens run', () => {
     expect(result.stdout.trim().split('\n')).toHaveLength(1);
   });
 
+  it('keeps the CA the user already trusts for hosts reached directly (NO_PROXY) while trusting the lens CA', async () => {
+    const port = new URL(idp.issuer).port;
+    const script = `(async () => {
+      const direct = await fetch('https://localhost:${port}/.well-known/openid-configuration');
+      const proxied = await fetch('https://127.0.0.1:${port}/.well-known/openid-configuration');
+      console.log('RESULT ' + JSON.stringify({ direct: direct.status, proxied: proxied.status }));
+    })().catch((e) => { console.log('FAILED ' + (e.cause?.code ?? e.message)); process.exit(1); });`;
+    const result = await runCli([...ownLens(), '--', process.execPath, '-e', script],
+      idpEnv({ NO_PROXY: 'localhost', NODE_EXTRA_CA_CERTS: idpCaFile }));
+    expect(result.stdout).not.toContain('FAILED');
+    expect(resultOf(result.stdout)).toEqual({ direct: 200, proxied: 200 });
+    expect(result.stderr).toContain(`NODE_EXTRA_CA_CERTS: kept your ${idpCaFile} and added the oauth-lens CA`);
+    expect(result.stderr).toMatch(/1 exchange captured \(1 OAuth/); // only the proxied one
+  });
+
   it('captures Python requests with TLS verified against the combined CA bundle', async () => {
     const result = await runCli([...ownLens(), '--quiet', '--', 'python3', path.join(FIXTURES, 'requests-client.py')], idpEnv());
     expect(result.stderr).not.toMatch(/SSLError|CERTIFICATE_VERIFY_FAILED/);
