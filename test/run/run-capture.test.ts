@@ -135,6 +135,14 @@ describe('oauth-lens run', () => {
     expect(result.stderr).toMatch(/1 exchange captured \(1 OAuth/); // only the proxied one
   });
 
+  it('captures `npm start` of an unmodified Node 20 backend (npm, sh, then node: the preload follows)', async () => {
+    const result = await runCli([...ownLens(), '--quiet', '--', 'npm', 'start', '--silent'],
+      idpEnv({ NPM_CONFIG_UPDATE_NOTIFIER: 'false', NPM_CONFIG_FUND: 'false' }), path.join(FIXTURES, 'npm-app'));
+    expect(result.code).toBe(0);
+    expect(resultOf(result.stdout)).toEqual({ token: 200 });
+    expect(result.stderr).toMatch(/1 exchange captured \(1 OAuth/);
+  });
+
   it('captures Python requests with TLS verified against the combined CA bundle', async () => {
     const result = await runCli([...ownLens(), '--quiet', '--', 'python3', path.join(FIXTURES, 'requests-client.py')], idpEnv());
     expect(result.stderr).not.toMatch(/SSLError|CERTIFICATE_VERIFY_FAILED/);
