@@ -58,7 +58,7 @@ export function asRedirectSignal(ex: AnalyzedExchange): string | undefined {
   if (code && ['redirect_uri_mismatch', 'invalid_redirect_uri', 'bad_redirect_uri'].includes(code)) return code;
   if (aadstsCodes(ex).has('50011')) return 'AADSTS50011';
   const text = errorText(ex);
-  if (text.includes('redirect_uri_mismatch')) return 'redirect_uri_mismatch';
+  for (const c of ['redirect_uri_mismatch', 'invalid_redirect_uri', 'bad_redirect_uri']) if (text.includes(c)) return c;
   if (/redirect[_ ]?ur[il]|reply (address|url)/.test(text)
     && /mismatch|invalid|incorrect|not match|did not match|not registered|identical|missing|misconfigured|not allowed|must match/.test(text)) {
     return 'redirect_uri error text';
