@@ -6,10 +6,9 @@
 import type { AnalyzedExchange, SecretRef } from '../types.js';
 import type { FindingDraft, Rule } from './types.js';
 import {
-  ambiguousCodeSignal, asErrorEvidence, codeRejected, duration, iso, errorText, exchangeIds, hasAadsts, hintFor, isBogus, withBaseEvidence,
-  isCodeExchange, issuedCodes, linkConfidence, outcome,
+  ambiguousCodeSignal, asErrorEvidence, codeLifetime, codeRejected, duration, errorText, exchangeIds, explainAlteration, hasAadsts,
+  hintFor, isBogus, isCodeExchange, iso, issuedCodes, linkConfidence, outcome, sameAuthorizationServer, withBaseEvidence,
 } from './code-util.js';
-import { codeLifetime, explainAlteration, sameAuthorizationServer } from './code-util.js';
 import { authorizeErrorReturned } from './code-authorize-error.js';
 
 const REUSE_HINTS: Record<string, string> = {
@@ -32,7 +31,7 @@ const codeReused: Rule = {
     if (!isCodeExchange(ex) || !ex.code || isBogus(ex.code)) return [];
     const earlier = ctx.correlation.sameCodeEarlier.filter(reachedAs);
     const first = earlier[0];
-    if (!first) return issuedCodes(ctx).some((c) => c.ref.fp === ex.code?.fp) ? [] : signalOnlyReuse(ex);
+    if (!first) return signalOnlyReuse(ex, issuedCodes(ctx).length > 0);
     const dt = ex.at - first.at;
     const callbacks = ctx.correlation.callbacks.filter((c) => c.authorizeResponse?.code?.fp === ex.code?.fp);
     const causes: string[] = [];
@@ -89,11 +88,14 @@ function reachedAs(x: AnalyzedExchange): boolean {
   return !x.response || x.response.status < 300 || x.response.status >= 400;
 }
 
-/** The AS says the code was used, but the first use passed outside the lens. */
-function signalOnlyReuse(ex: AnalyzedExchange): FindingDraft[] {
+/**
+ * The AS says the code was used, but the first use passed outside the lens. An ambiguous
+ * "used or expired" answer counts only when the lens did not see the code issued either.
+ */
+function signalOnlyReuse(ex: AnalyzedExchange, issuedSeen: boolean): FindingDraft[] {
   const fb = ex.providerError?.facebook;
   const fbUsed = fb?.code === 100 && /used/i.test(fb.message ?? '');
-  const ambiguous = ambiguousCodeSignal(ex);
+  const ambiguous = issuedSeen ? undefined : ambiguousCodeSignal(ex);
   if (!hasAadsts(ex, '54005') && !fbUsed && !ambiguous) return [];
   const fix = 'Redeem each code once: find the other place that redeems it (framework middleware, a retry, a second callback) and remove it.';
   const said = ambiguous
@@ -134,7 +136,7 @@ const codeExpired: Rule = {
     if (!from) {
       // No callback seen: only the provider's own statement.
       const fbExpired = /expired/i.test(ex.providerError?.facebook?.message ?? '');
-      const ambiguous = ambiguousCodeSignal(ex);
+      const ambiguous = issuedCodes(ctx).length ? undefined : ambiguousCodeSignal(ex);
       if (ctx.correlation.sameCodeEarlier.length || !(hasAadsts(ex, '70008') || fbExpired || ambiguous)) return [];
       return [draft(ex, undefined, 'error', 'medium', ambiguous ? 'The code was rejected as used or expired (possibly expired)' : 'The authorization server says the code expired',
         (ambiguous
