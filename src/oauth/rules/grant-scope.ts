@@ -37,6 +37,9 @@ const grantTypeInvalid: Rule = {
       evidence: evidenceWithError(ex, { grant_type: raw ?? null, ...extra }),
       confidence, exchangeIds: [ex.id],
     }];
+    if (raw !== undefined && raw.trim() === '') {
+      return make('Token request with an empty grant_type', 'grant_type is sent but empty: the client built the body from an unset variable.', 'high', {});
+    }
     if (raw === undefined) {
       if (ex.request.query.some((p) => p.name === 'grant_type')) return []; // request.params_in_query says it
       if (ex.provider && NO_GRANT_TYPE_PROVIDERS.has(ex.provider) && !signal) return [];

@@ -53,6 +53,11 @@ describe('grant_type.invalid (R22)', () => {
     expect(f.title).toMatch(/without grant_type/);
   });
 
+  it('flags an empty grant_type', () => {
+    const r = runRules([tokenRequest({ form: { grant_type: '', client_id: CLIENT_ID, client_secret: CLIENT_SECRET }, response: oauthError('invalid_request', 'Missing grant type') })]);
+    expect(findingOf(r.of(0), 'grant_type.invalid').title).toMatch(/empty grant_type/);
+  });
+
   it('routes the AS refusing a well-formed grant (discovery lists others)', () => {
     const r = runRules([
       discoveryRequest({ grant_types_supported: ['authorization_code', 'refresh_token'] }),
