@@ -5,6 +5,7 @@
 // Target (issue 3): median ≤ 1 ms per token exchange.
 import { randomBytes, createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
+import os from 'node:os';
 import { OAuthEngine } from '../dist/oauth/engine.js';
 import { ALL_RULES } from '../dist/oauth/rules/index.js';
 
@@ -79,15 +80,21 @@ for (let i = 0; captured.length < 1000; i++) {
 function run(rules) {
   const engine = new OAuthEngine({ fingerprintKey: randomBytes(32), rules });
   const token = [];
+  const tokenCpu = [];
   const all = [];
   captured.forEach((c, i) => {
+    const cpu = process.cpuUsage();
     const start = process.hrtime.bigint();
     const { exchange } = engine.ingest(c, i + 1);
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    const used = process.cpuUsage(cpu);
     all.push(ms);
-    if (exchange.oauth.kind === 'token') token.push(ms);
+    if (exchange.oauth.kind === 'token') {
+      token.push(ms);
+      tokenCpu.push((used.user + used.system) / 1000);
+    }
   });
-  return { token, all, stats: engine.stats };
+  return { token, tokenCpu, all, stats: engine.stats };
 }
 const pct = (list, p) => {
   const s = [...list].sort((a, b) => a - b);
@@ -107,9 +114,12 @@ const result = {
   tokenP95Ms: Number(fmt(pct(withRules.token, 0.95))),
   allMedianMs: Number(fmt(pct(withRules.all, 0.5))),
   tokenMedianNoRulesMs: Number(fmt(pct(noRules.token, 0.5))),
+  // CPU time of the ingesting thread's process: robust when the 2 shared cores are busy with other work.
+  tokenCpuMedianMs: Number(fmt(pct(withRules.tokenCpu, 0.5))),
+  loadAverage1m: Number(os.loadavg()[0].toFixed(2)),
   ruleErrors: withRules.stats.ruleErrors,
   targetMs: 1,
 };
-console.log(`engine: ${result.exchanges} exchanges (${result.tokenExchanges} token), ${result.rules} rules: token median ${result.tokenMedianMs} ms, p95 ${result.tokenP95Ms} ms; all-kinds median ${result.allMedianMs} ms; token median without rules ${result.tokenMedianNoRulesMs} ms (target ≤ ${result.targetMs} ms)`);
+console.log(`engine: ${result.exchanges} exchanges (${result.tokenExchanges} token), ${result.rules} rules: token median ${result.tokenMedianMs} ms, p95 ${result.tokenP95Ms} ms; all-kinds median ${result.allMedianMs} ms; token median without rules ${result.tokenMedianNoRulesMs} ms; token CPU-time median ${result.tokenCpuMedianMs} ms; load ${result.loadAverage1m} (target ≤ ${result.targetMs} ms)`);
 console.log(JSON.stringify(result));
 if (result.tokenMedianMs > result.targetMs) process.exitCode = 1;

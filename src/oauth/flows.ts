@@ -333,7 +333,9 @@ export class FlowTracker {
       for (const x of list) if (x.seq < ex.seq && !out.has(x.id)) out.set(x.id, x);
     };
     const c = correlation ?? this.correlation(ex, t);
-    push([c.authorize, c.authorizeResponse].filter((x): x is AnalyzedExchange => !!x));
+    // Authorization responses/callbacks can gain findings from later exchanges (R69 capture gap, R16 #double_callback);
+    // the authorize request itself only has single-exchange findings, so it is not re-run.
+    push([c.authorizeResponse].filter((x): x is AnalyzedExchange => !!x && x.kind !== 'authorize'));
     push(c.callbacks);
     push(c.sameCodeEarlier);
     push(c.sameRefreshEarlier);
@@ -346,7 +348,7 @@ export class FlowTracker {
       && (!!previous.transportError || !!previous.providerError || (!!previous.response && previous.response.status >= 300))) push([previous]);
     if (flowId) {
       // Flows of code/token exchanges only; a flow is small (authorize, response, callback, tokens).
-      push(this.#list(this.#byFlow.get(flowId), ex.id).slice(-8));
+      push(this.#list(this.#byFlow.get(flowId), ex.id).filter((x) => x.kind === 'token' || x.kind === 'authorize_response').slice(-8));
     }
     return [...out.values()].sort((a, b) => b.seq - a.seq).slice(0, max).sort((a, b) => a.seq - b.seq);
   }
