@@ -8,7 +8,7 @@ import type { AnalyzedExchange, FindingDraft, Rule, RuleContext } from './types.
 import { accepted, asErrorEvidence, exchangeIds, hasAadsts, providerName, rejected } from './provider-signals.js';
 import {
   AADSTS_R14, AADSTS_R15, AUTH_KINDS, authFailure, authFailureHint, configuredClient, describeAnomalies, environmentOfAs,
-  mechanisms, methodName, secretEvidence, sentSecret, servedBy,
+  mechanisms, methodName, secretEvidence, sentSecret, servedBy, textAnomalies,
 } from './client-auth-util.js';
 import { assertionRule } from './client-auth-assertion.js';
 
@@ -146,6 +146,11 @@ const suspiciousValue: Rule = {
     }
     if (ca.basic?.clientIdAnomalies.length) {
       items.push({ field: 'client_id (Basic)', text: describeAnomalies(ca.basic.clientIdAnomalies), evidence: { value: JSON.stringify(ca.basic.clientId ?? ''), anomalies: ca.basic.clientIdAnomalies } });
+    }
+    for (const claim of ['iss', 'sub'] as const) {
+      const value = ca.assertionJwt?.claims[claim];
+      const anomalies = typeof value === 'string' ? textAnomalies(value) : [];
+      if (anomalies.length) items.push({ field: `client_assertion ${claim}`, text: describeAnomalies(anomalies), evidence: { value: JSON.stringify(value), anomalies } });
     }
     for (const [field, ref] of [['client_secret (body)', ca.clientSecret], ['client_secret (Basic)', ca.basic?.secret]] as const) {
       if (!ref) continue;

@@ -170,6 +170,13 @@ describe('R11 client_credentials.suspicious_value', () => {
     expect(one(r.of(0), 'client_credentials.suspicious_value').detail).toMatch(/literal/);
   });
 
+  it('an assertion whose iss is an unexpanded placeholder', () => {
+    const now = Math.floor(T(1) / 1000);
+    const assertion = jwt({ iss: '${CLIENT_ID}', sub: CLIENT_ID, aud: TOKEN_URL, exp: now + 300, iat: now, jti: 'jti-placeholder-01' });
+    const r = run([tokenRequest({ at: T(1), form: { grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion }, response: oauthError('invalid_client', 'Client authentication failed', 401) })]);
+    expect(one(r.of(0), 'client_credentials.suspicious_value').detail).toMatch(/client_assertion iss is an unexpanded placeholder/);
+  });
+
   it('is silent for clean values', () => {
     const r = run([tokenRequest({ form: ccForm(), response: oauthError('invalid_client', 'Client authentication failed', 401) })]);
     expect(r.codes[0]).not.toContain('client_credentials.suspicious_value');
