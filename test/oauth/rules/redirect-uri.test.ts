@@ -26,6 +26,8 @@ function expectNoSecret(findings: readonly Finding[]): void {
 function run(...args: Parameters<typeof runRules>): ReturnType<typeof runRules> {
   const r = runRules(...args);
   expectNoSecret(r.findings.flat());
+  // No rule of this family may throw (the runner would contain it and log OAL_ERR_RULE).
+  expect(r.warnings.filter((w) => /^(redirect_uri|client|state)/.test(String((w.obj as { rule?: unknown }).rule)))).toEqual([]);
   return r;
 }
 
