@@ -15,6 +15,18 @@ export interface ReportContext {
 }
 
 export function formatAnalysis(analysis: HarAnalysis, context: ReportContext): string {
+  return formatLines(analysis, context).map(printable).join('\n') + '\n';
+}
+
+/**
+ * The input file is untrusted: a URL or creator name carrying ESC sequences must not drive the
+ * user's terminal. Control characters are shown as escapes instead.
+ */
+export function printable(line: string): string {
+  return line.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+function formatLines(analysis: HarAnalysis, context: ReportContext): string[] {
   const lines: string[] = [];
   // Rendered from the redacted copy's entries, so fingerprints match the file the user will share.
   const entries = analysis.har.log.entries;
@@ -46,7 +58,7 @@ export function formatAnalysis(analysis: HarAnalysis, context: ReportContext): s
   }
   if (!findings.length) lines.push('', 'No findings.');
   if (context.out) lines.push('', `Redacted copy: ${context.out}`);
-  return `${lines.join('\n')}\n`;
+  return lines.flatMap((line) => line.split('\n'));
 }
 
 function entryLines(entry: HarEntry, seq: number | undefined): string[] {

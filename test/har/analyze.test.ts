@@ -116,3 +116,12 @@ describe('analyze tolerates odd and partial HARs', () => {
     expect(() => analyzeHar(null)).toThrow(expect.objectContaining({ code: 'OAL_ERR_HAR_INVALID' }));
   });
 });
+
+describe('analysis report', () => {
+  it('does not let the input drive the terminal (escape sequences are shown, not sent)', () => {
+    const har = { log: { creator: { name: 'evil\u001b]0;pwned\u0007' }, entries: [{ startedDateTime: '2026-11-27T10:00:00Z', request: { method: 'GET', url: 'https://i.example/\u001b[2J/token' }, response: { status: 200, headers: [], content: { size: 0 } } }] } };
+    const text = formatAnalysis(analyzeHar(har), { file: 'x.har' });
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
+    expect(text).toContain('evil\\x1b]0;pwned\\x07');
+  });
+});
