@@ -147,7 +147,7 @@ describe('exchangeToCurl', () => {
       return withRequest({
         method: 'POST',
         url: `https://idp.example.test/${path}`,
-        headers: [['Content-Type', 'application/x-www-form-urlencoded'], ['X-Evil', headerValue]],
+        headers: [['Content-Type', 'application/x-www-form-urlencoded'], ['X-Evil', headerValue], [`X-${formName}`, path]],
         body: { size: 10, truncated: false, text: 'ignored', form },
       });
     });
@@ -156,6 +156,7 @@ describe('exchangeToCurl', () => {
       const argv = argvs[i]!;
       expect(argv[0]).toBe(`https://idp.example.test/${path}`);
       expect(argv).toContain(`X-Evil: ${headerValue}`);
+      expect(argv).toContain(`X-${formName}: ${path}`);
       expect(argv).toContain(`${encodeURIComponent(formName || 'n')}=${formValue}`);
       expect(argv).toContain(`code=${secret}`);
     });
