@@ -185,7 +185,9 @@ const weakOrAbsent: Rule = {
     if (p.codeChallenge && (p.codeChallengeMethod === 'plain' || p.codeChallengeMethod === undefined)) {
       return [{ ...base, severity: 'warning', confidence: 'high',
         title: `PKCE uses the plain method${p.codeChallengeMethod ? '' : ' (code_challenge_method omitted)'}`,
-        detail: `The challenge is sent ${p.codeChallengeMethod ? 'with code_challenge_method=plain' : 'without code_challenge_method, which defaults to plain (RFC 7636 §4.3)'}: the verifier travels in the front channel, so PKCE protects nothing against an attacker who sees the authorize request. RFC 9700 §2.1.1: S256 is the only method to use.${github} Fix: ${fix}`,
+        detail: `The challenge is sent ${p.codeChallengeMethod ? 'with code_challenge_method=plain' : 'without code_challenge_method, which defaults to plain (RFC 7636 §4.3)'}: the verifier travels in the front channel, so PKCE protects nothing against an attacker who sees the authorize request. RFC 9700 §2.1.1: S256 is the only method to use.`
+          + (!p.codeChallengeMethod && /^[A-Za-z0-9_-]{43}$/.test(p.codeChallenge) ? ' This challenge looks like an S256 hash: without code_challenge_method=S256 the AS compares it with the verifier as plain text and the code exchange fails (pkce.verifier_mismatch #method_default_plain).' : '')
+          + `${github} Fix: ${fix}`,
         evidence: { code_challenge_method: p.codeChallengeMethod ?? null, ...(methods ? { codeChallengeMethodsSupported: methods } : {}) } }];
     }
     if (p.codeChallenge || !isCodeFlow(ex) || !methods?.length) return [];
