@@ -43,7 +43,8 @@ class CurlBuilder {
     this.#addHeaders(request.headers, hasBody);
     if (method === 'HEAD') this.#args.unshift('--head');
     else if (method !== (hasBody ? 'POST' : 'GET')) this.#args.unshift(`-X ${quoteLiteral(request.method)}`);
-    const command = [`curl ${url}`, ...this.#args.map((arg) => `  ${arg}`)];
+    // --globoff: without it curl reads [] and {} in the URL (IPv6 hosts, JSON in a query) as ranges.
+    const command = [`curl ${url}`, '  --globoff', ...this.#args.map((arg) => `  ${arg}`)];
     const continued = command.map((line, i) => (i < command.length - 1 ? `${line} \\` : line));
     return [...this.#comment(), ...continued].join('\n') + '\n';
   }

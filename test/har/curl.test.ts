@@ -43,6 +43,7 @@ describe('exchangeToCurl', () => {
     const argv = argvOf(command, { AUTH_CODE: 'the-code', CODE_VERIFIER: 'v'.repeat(43), CLIENT_SECRET: 's3cr3t' });
     expect(argv).toEqual([
       'https://idp.example.test/oauth/token',
+      '--globoff',
       '-H', 'Content-Type: application/x-www-form-urlencoded',
       '-u', 'backend-app:s3cr3t',
       '-H', 'Accept: application/json',
@@ -64,7 +65,7 @@ describe('exchangeToCurl', () => {
       ],
     }));
     const argv = argvOf(command, { ACCESS_TOKEN: 'tok', COOKIE_SID: 'sess' });
-    expect(argv).toEqual(['https://api.example.test/items/1', '-X', 'DELETE', '-H', 'Authorization: Bearer tok', '-H', 'Cookie: sid=sess; theme=dark', '--compressed']);
+    expect(argv).toEqual(['https://api.example.test/items/1', '--globoff', '-X', 'DELETE', '-H', 'Authorization: Bearer tok', '-H', 'Cookie: sid=sess; theme=dark', '--compressed']);
     const hidden = exchangeToCurl(withRequest({ headers: [['Authorization', `Basic [${marker('basic_user', 8, 'aaaaaaaaaaaa')}]:${marker('client_secret', 9, 'bbbbbbbbbbbb')}`]] }));
     expect(argvOf(hidden, { CLIENT_ID: 'id', CLIENT_SECRET: 'pw' })).toContain('id:pw');
     // An older display with spaces and a shape suffix is read the same way.
@@ -83,7 +84,7 @@ describe('exchangeToCurl', () => {
     expect(command).toContain('export AUTH_CODE=');
     expect(command).toContain('export AUTH_CODE_2=');
     const argv = argvOf(command, { AUTH_CODE: 'A', AUTH_CODE_2: 'B' });
-    expect(argv).toEqual(['https://idp.example.test/.well-known/openid-configuration', '-H', 'Content-Type: application/json', '-H', 'X-Code: A', '--data-raw', '{"a":"A","b":"B"}']);
+    expect(argv).toEqual(['https://idp.example.test/.well-known/openid-configuration', '--globoff', '-H', 'Content-Type: application/json', '-H', 'X-Code: A', '--data-raw', '{"a":"A","b":"B"}']);
   });
 
   it('turns percent-encoded markers in the URL into placeholders', () => {
@@ -95,18 +96,18 @@ describe('exchangeToCurl', () => {
 
   it('removes curl\'s own Content-Type when the original body had none, and notes binary bodies', () => {
     const untyped = exchangeToCurl(withRequest({ method: 'POST', headers: [], body: { size: 3, truncated: false, text: 'a=b' } }));
-    expect(argvOf(untyped)).toEqual(['https://idp.example.test/.well-known/openid-configuration', '-H', 'Content-Type:', '--data-raw', 'a=b']);
+    expect(argvOf(untyped)).toEqual(['https://idp.example.test/.well-known/openid-configuration', '--globoff', '-H', 'Content-Type:', '--data-raw', 'a=b']);
     const binary = exchangeToCurl(withRequest({ method: 'PUT', headers: [], body: { size: 100, truncated: true } }));
     expect(binary).toContain('# note: the 100-byte binary request body was not kept');
     expect(binary).toContain('# note: the request body was truncated');
-    expect(argvOf(binary)).toEqual(['https://idp.example.test/.well-known/openid-configuration', '-X', 'PUT']);
+    expect(argvOf(binary)).toEqual(['https://idp.example.test/.well-known/openid-configuration', '--globoff', '-X', 'PUT']);
   });
 
   it('turns marker-shaped hostile text into a safely named placeholder', () => {
     const command = exchangeToCurl(withRequest({ headers: [['X-A', '[REDACTED $(touch_pwned)`id` len=3 fp=abcabcabcabc]'], ['X-B', '[REDACTED PATH]']] }));
     expect(command).toMatch(/export TOUCH_PWNED_ID=/);
     expect(command).toMatch(/export OAUTH_PATH=/);
-    expect(argvOf(command, { TOUCH_PWNED_ID: 'v1', OAUTH_PATH: 'v2' }).slice(1)).toEqual(['-H', 'X-A: v1', '-H', 'X-B: v2']);
+    expect(argvOf(command, { TOUCH_PWNED_ID: 'v1', OAUTH_PATH: 'v2' }).slice(1)).toEqual(['--globoff', '-H', 'X-A: v1', '-H', 'X-B: v2']);
     expect(existsSync(canary)).toBe(false);
   });
 
