@@ -34,7 +34,7 @@ const excessiveIssuance: Rule = {
     const key = issuanceKey(ex);
     if (!key || !issued(ex)) return [];
     const pool = ex.grantType === 'refresh_token' ? ctx.correlation.sameRefreshEarlier : ctx.correlation.sameClientEarlier;
-    const stillValid = pool.filter((e) => e.id !== ex.id && issuanceKey(e) === key && issued(e)
+    const stillValid = pool.filter((e) => e.grantType === ex.grantType && e.id !== ex.id && issued(e) && issuanceKey(e) === key
       && (expiresMs(e) === undefined ? ex.at - e.at < 300_000 : e.at + expiresMs(e)! > ex.at));
     if (stillValid.length + 1 <= ctx.thresholds.overIssuanceCount) return [];
     const hint = ex.provider === 'auth0' ? ' Auth0 counts M2M token requests against a quota.'

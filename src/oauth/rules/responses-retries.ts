@@ -47,8 +47,16 @@ export const retryStorm: Rule = {
     if (ex.grantType?.endsWith(':device_code')) return [];
     const { count, windowMs } = ctx.thresholds.retryStorm;
     const key = requestKey(ex);
-    const group = ctx.correlation.sameHostEarlier.filter((e) => TOKEN_LIKE.has(e.kind) && ex.at - e.at <= windowMs && requestKey(e) === key);
-    if (!group.length) return [];
+    const group: AnalyzedExchange[] = [];
+    const earlier = ctx.correlation.sameHostEarlier;
+    for (let i = earlier.length - 1; i >= 0; i--) {
+      const e = earlier[i]!;
+      if (ex.at - e.at > windowMs) break;
+      // Cheap fields first: the full key is only built for plausible repeats.
+      if (e.grantType === ex.grantType && e.request.url.base === ex.request.url.base && TOKEN_LIKE.has(e.kind) && requestKey(e) === key) group.unshift(e);
+    }
+    // A retry follows a failure: without a failed previous attempt there is no storm (repeated successes are R50's).
+    if (!group.length || !failed(group[group.length - 1]!)) return [];
     const attempts = [...group, ex];
     const earlierFailed = group.filter(failed).length;
     const rejected = attempts.filter(nonRetryable);

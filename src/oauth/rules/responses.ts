@@ -152,14 +152,17 @@ function isUnavailable(e: AnalyzedExchange): boolean {
   return unavailableReason(e) !== undefined;
 }
 
+/** Failures against this host since its last success (within the outage window), when they span enough clients. */
 function outage(ex: AnalyzedExchange, ctx: RuleContext): AnalyzedExchange[] | undefined {
   const win = ctx.thresholds.outage;
-  const recent = ctx.correlation.sameHostEarlier.filter((e) => ex.at - e.at <= win.windowMs && e.kind !== 'other');
-  const firstFail = recent.findIndex(isUnavailable);
-  if (firstFail === -1) return undefined;
-  const since = recent.slice(firstFail);
-  if (since.some((e) => is2xx(e))) return undefined;
-  const failing = since.filter(isUnavailable);
+  const earlier = ctx.correlation.sameHostEarlier;
+  const failing: AnalyzedExchange[] = [];
+  for (let i = earlier.length - 1; i >= 0; i--) {
+    const e = earlier[i]!;
+    if (ex.at - e.at > win.windowMs || is2xx(e)) break;
+    if (e.kind !== 'other' && isUnavailable(e)) failing.unshift(e);
+  }
+  if (!failing.length) return undefined;
   const who = new Set([...failing, ex].map((e) => e.clientId ?? e.clientAddress ?? e.id));
   return who.size >= win.count ? failing : undefined;
 }
@@ -207,12 +210,23 @@ function throttle(ex: AnalyzedExchange): { signal: string; severity: 'error' | '
   const s = ex.response?.status;
   const pe = ex.providerError;
   if (s === 429) return { signal: 'HTTP 429', severity: 'error' };
+  // Every other signal (AADSTS, slow_down, Retry-After, rate-limit headers) makes the engine build a providerError.
+  if (!pe) return undefined;
   const aad = pe?.aadsts.find((c) => c === '90055' || c === '50196');
   if (aad) return { signal: `AADSTS${aad}${aad === '90055' ? ' TenantThrottlingError' : ' LoopDetected'}`, severity: 'error' };
   if (pe?.error === 'slow_down') return { signal: 'slow_down (device flow)', severity: 'error' };
   if (s === 503 && ex.kind === 'revocation' && rateLimitInfo(ex).retryAfterRaw) return { signal: '503 + Retry-After (RFC 7009 §2.2.1)', severity: 'error' };
   const rl = rateLimitInfo(ex);
   if (rl.limit && rl.remaining !== undefined && rl.remaining < rl.limit * 0.1) return { signal: `rate limit nearly exhausted (${rl.remaining}/${rl.limit} left)`, severity: 'warning' };
+  return undefined;
+}
+
+/** The request to the same endpoint just before / after this one (Retry-After concerns the next request only). */
+function neighbour(ex: AnalyzedExchange, list: readonly AnalyzedExchange[], backwards: boolean): AnalyzedExchange | undefined {
+  for (let i = backwards ? list.length - 1 : 0; backwards ? i >= 0 : i < list.length; i += backwards ? -1 : 1) {
+    const e = list[i]!;
+    if (e.request.url.base === ex.request.url.base) return e;
+  }
   return undefined;
 }
 
@@ -226,13 +240,14 @@ const throttled: Rule = {
   check(ex, ctx) {
     const t = throttle(ex);
     // #retry_after_ignored, seen from the later request: an earlier throttled answer told it to wait.
-    const earlier = [...ctx.correlation.sameHostEarlier].reverse().find((e) => e.request.url.base === ex.request.url.base && throttle(e)?.severity === 'error');
+    const previous = neighbour(ex, ctx.correlation.sameHostEarlier, true);
+    const earlier = previous && throttle(previous)?.severity === 'error' ? previous : undefined;
     const earlierAllowed = earlier ? allowedAt(earlier) : undefined;
     const ignoredEarlier = earlier && earlierAllowed !== undefined && ex.at < earlierAllowed ? earlier : undefined;
     // … and from the throttled exchange, when re-evaluated after the next request arrived.
     const myAllowed = allowedAt(ex);
-    const ignoredLater = t && myAllowed !== undefined
-      ? ctx.correlation.sameHostLater.find((l) => l.request.url.base === ex.request.url.base && l.at < myAllowed) : undefined;
+    const next = t && myAllowed !== undefined ? neighbour(ex, ctx.correlation.sameHostLater, false) : undefined;
+    const ignoredLater = next && myAllowed !== undefined && next.at < myAllowed ? next : undefined;
     if (!t && !ignoredEarlier) return [];
     const rl = rateLimitInfo(ex);
     const hint = ex.provider === 'okta' ? ' Okta: X-Rate-Limit-Reset is a UTC epoch second.' : ex.provider === 'auth0' ? ' Auth0: cache M2M tokens; quotas count token requests.'
