@@ -44,7 +44,8 @@ class CurlBuilder {
     if (method === 'HEAD') this.#args.unshift('--head');
     else if (method !== (hasBody ? 'POST' : 'GET')) this.#args.unshift(`-X ${quoteLiteral(request.method)}`);
     // --globoff: without it curl reads [] and {} in the URL (IPv6 hosts, JSON in a query) as ranges.
-    const command = [`curl ${url}`, '  --globoff', ...this.#args.map((arg) => `  ${arg}`)];
+    // A URL is never read as an option, even a malformed one starting with `-`.
+    const command = [`curl ${request.url.startsWith('-') ? '--url ' : ''}${url}`, '  --globoff', ...this.#args.map((arg) => `  ${arg}`)];
     const continued = command.map((line, i) => (i < command.length - 1 ? `${line} \\` : line));
     return [...this.#comment(), ...continued].join('\n') + '\n';
   }
@@ -106,7 +107,9 @@ class CurlBuilder {
           continue;
         }
       }
-      head.push(`-H ${quoteWord([{ literal: `${name}: ` }, ...this.#parts(value, 'header')])}`);
+      // `-H 'Name:'` would make curl drop the header; `-H 'Name;'` sends it empty.
+      if (value === '') head.push(`-H ${quoteLiteral(`${name};`)}`);
+      else head.push(`-H ${quoteWord([{ literal: `${name}: ` }, ...this.#parts(value, 'header')])}`);
     }
     if (hasBody && !headers.some(([n]) => n.toLowerCase() === 'content-type')) head.push(`-H ${quoteLiteral('Content-Type:')}`);
     if (compressed) head.push('--compressed');

@@ -111,6 +111,11 @@ describe('exchangeToCurl', () => {
     expect(existsSync(canary)).toBe(false);
   });
 
+  it('sends empty headers as empty (not as curl\'s "remove this header"), and never reads the URL as an option', () => {
+    const argv = argvOf(exchangeToCurl(withRequest({ url: '-o/tmp/x', headers: [['X-Empty', '']] })));
+    expect(argv).toEqual(['--url', '-o/tmp/x', '--globoff', '-H', 'X-Empty;']);
+  });
+
   it('refuses a NUL byte, which no shell argument can carry', () => {
     expect(() => exchangeToCurl(withRequest({ headers: [['X', 'a\0b']] }))).toThrow(expect.objectContaining({ code: 'OAL_ERR_CURL_UNREPRESENTABLE' }));
   });
