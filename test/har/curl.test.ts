@@ -161,8 +161,8 @@ describe('exchangeToCurl', () => {
     samples.forEach(([headerValue, formName, formValue, path, secret], i) => {
       const argv = argvs[i]!;
       expect(argv[0]).toBe(`https://idp.example.test/${path}`);
-      expect(argv).toContain(`X-Evil: ${headerValue}`);
-      expect(argv).toContain(`X-${formName}: ${path}`);
+      expect(argv).toContain(headerValue ? `X-Evil: ${headerValue}` : 'X-Evil;');
+      expect(argv).toContain(path ? `X-${formName}: ${path}` : `X-${formName};`);
       expect(argv).toContain(`${encodeURIComponent(formName || 'n')}=${formValue}`);
       expect(argv).toContain(`code=${secret}`);
     });
