@@ -119,8 +119,12 @@ const envMismatch: Rule = {
       const related = ctx.correlation.authorize && found.some((f) => f.row.kind === 'authorize_vs_token') ? [ctx.correlation.authorize] : [];
       const first = ctx.correlation.secretFirstSeen;
       const earlier = first && found.some((f) => f.row.first_seen) ? [first.exchangeId] : [];
-      return [draft('client.env_mismatch', 'error', 'high', ex, 'Client credentials and authorization server belong to different environments',
-        `Identifiers of one request map to different environments: ${found.map((f) => f.why).join('; ')}.`, fix,
+      // Learned only (no config) and accepted: one registration under two host names is as likely as a shared secret.
+      const learnedOnly = found.every((f) => f.row.first_seen);
+      const tolerated = learnedOnly && accepted(ex);
+      return [draft('client.env_mismatch', tolerated ? 'warning' : 'error', tolerated ? 'medium' : 'high', ex, 'Client credentials and authorization server belong to different environments',
+        `Identifiers of one request map to different environments: ${found.map((f) => f.why).join('; ')}.${tolerated
+          ? ' This AS accepted the secret too, so it is either one registration reachable under two host names or a secret shared across environments.' : ''}`, fix,
         { mismatches: found.map((f) => ({ ...f.row, exchange: ex.id })) }, related, earlier)];
     }
     // Salesforce: sandbox credentials at login.salesforce.com (or production ones at test.salesforce.com).

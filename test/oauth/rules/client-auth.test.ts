@@ -137,6 +137,13 @@ describe('R10 client.env_mismatch', () => {
     expectNoSecret(r.of(1));
   });
 
+  it('without config, a second AS that accepts the same secret is only a warning', () => {
+    const r = run([tokenRequest({ form: ccForm() }), tokenRequest({ url: 'https://login.example.com/oauth/token', form: ccForm() })]);
+    const f = one(r.of(1), 'client.env_mismatch');
+    expect(f.severity).toBe('warning');
+    expect(f.confidence).toBe('medium');
+  });
+
   it('is silent for the prod secret with the prod client at the prod AS, and for repeats to the same AS', () => {
     const r = run([tokenRequest({ form: ccForm(CLIENT_SECRET, 'prod-client') }), tokenRequest({ form: ccForm(CLIENT_SECRET, 'prod-client') })], config);
     expect(r.codes.flat()).not.toContain('client.env_mismatch');
