@@ -86,7 +86,7 @@ export const CATALOGUE = {
   'retry.masked_original_failure': entry('R49', 'error', 'responses', 5, 'A retry got invalid_grant because the first attempt (5xx, timeout, Basic 401) already consumed the code/refresh token.', P),
   'token.excessive_issuance': entry('R50', 'warning', 'responses', 11, 'Tokens are fetched repeatedly for the same client and scope while an earlier one is still valid.'),
   'refresh_token.reuse_or_race': entry('R51', 'error', 'refresh', 6, 'A rotated-out refresh token was used again, or two refreshes raced with one token.'),
-  'refresh_token.expired_or_revoked': entry('R52', 'error', 'refresh', 6, 'The refresh token was rejected as expired or revoked (invalid_grant), with provider-specific causes.'),
+  'refresh_token.expired_or_revoked': entry('R52', 'error', 'refresh', 6, 'The refresh token was rejected as expired or revoked (invalid_grant), with provider-specific causes.', k),
   'refresh_token.not_issued': entry('R53', 'warning', 'refresh', 6, 'No refresh token was issued (missing offline_access / access_type=offline) and the client then tried to refresh.'),
   'id_token.nonce_mismatch': entry('R54', 'error', 'oidc', 11, 'The id_token nonce differs from (or lacks) the nonce of the authorize request.'),
   'id_token.claims_invalid': entry('R55', 'error', 'oidc', 11, 'The id_token aud, iss, exp or alg is not what the client expects.'),
@@ -102,7 +102,7 @@ export const CATALOGUE = {
   'token_mgmt.endpoint_misuse': entry('R65', 'warning', 'device-par', 11, 'Introspection or revocation is called without authentication, with a wrong hint, or misread.'),
   'tls.upstream_handshake_failed': entry('R66', 'error', 'transport', 0, 'The TLS connection from the lens to the authorization server failed (untrusted CA, expired, hostname, protocol).', P),
   'tls.client_rejected_lens_ca': entry('R67', 'warning', 'transport', 0, 'The client refused the lens certificate: it does not trust the oauth-lens CA or pins certificates.', P),
-  'proxy.interference': entry('R68', 'error', 'transport', 0, 'A proxy, WAF or CDN answered instead of the AS, or the request body was truncated on the way.', P),
+  'proxy.interference': entry('R68', 'error', 'transport', 0, 'A proxy, WAF or CDN answered instead of the AS, or the request body was truncated on the way.', { ...P, ...k }),
   'capture.exchange_not_observed': entry('R69', 'info', 'transport', 11, 'A callback carried a code but no token exchange for it passed through the lens.'),
   'secret.in_url': entry('R70', 'error', 'secrets', 11, 'A secret (client_secret, token, code_verifier, password …) appeared in a URL query, fragment, Location or Referer.', P),
 } as const satisfies Record<string, CatalogueEntry>;

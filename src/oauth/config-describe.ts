@@ -5,9 +5,9 @@ import { DEFAULT_THRESHOLDS, type LensConfig, type Thresholds } from './config.j
 export function describeConfig(config: LensConfig): { lines: string[]; warnings: string[] } {
   const lines: string[] = [];
   const warnings: string[] = [];
-  const always = FINDING_CODES.filter((c) => !('config' in CATALOGUE[c] && CATALOGUE[c].config === 'required'));
+  const usesConfig = FINDING_CODES.filter((c) => 'config' in CATALOGUE[c]);
   lines.push(`Config is valid: ${config.clients.length} client(s), ${config.tokenEndpoints.length} extra token endpoint(s).`);
-  lines.push(`Without any config ${always.length} of ${FINDING_CODES.length} finding codes already run; this file adds:`);
+  lines.push(`All ${FINDING_CODES.length} finding codes run without a config; ${usesConfig.length} of them diagnose more precisely with one. This file adds:`);
   for (const client of config.clients) {
     lines.push(`- client "${client.name}" (client_id ${client.clientId}):`);
     const add = (text: string) => lines.push(`    • ${text}`);
