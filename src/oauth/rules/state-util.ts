@@ -75,6 +75,17 @@ export function findLoginStart(ex: AnalyzedExchange, ctx: RuleContext): Analyzed
   return (stateFp && candidates.filter((e) => (e.response?.location ?? '').includes(stateFp)).at(-1)) || candidates.at(-1);
 }
 
+/** States (12-hex fp of their redaction marker) of the logins the app started on the callback's host, oldest first. */
+export function loginStartStates(ex: AnalyzedExchange, ctx: RuleContext): Array<{ exchange: AnalyzedExchange; fp: string }> {
+  const out: Array<{ exchange: AnalyzedExchange; fp: string }> = [];
+  for (const e of ctx.correlation.sameHostEarlier) {
+    if (e.seq >= ex.seq || !isRedirect(e)) continue;
+    const m = /[?&#]state=(?:\[|%5B)REDACTED(?: |%20|\+)state(?: |%20|\+)len=\d+(?: |%20|\+)fp=([0-9a-f]{12})/i.exec(e.response?.location ?? '');
+    if (m?.[1]) out.push({ exchange: e, fp: m[1].toLowerCase() });
+  }
+  return out;
+}
+
 export type CookieCause =
   | 'samesite_form_post' | 'samesite_strict' | 'host_mismatch' | 'secure_over_http' | 'path' | 'expired' | 'too_large' | 'unknown';
 

@@ -8,7 +8,8 @@ import type { AnalyzedExchange, SecretRef } from '../types.js';
 import type { FindingDraft, Rule, RuleContext } from './types.js';
 import { exchangeIds, where } from './provider-signals.js';
 import {
-  appSaysCookieMissing, appSaysStateMismatch, callbackFailed, callbackParams, findLoginStart, isCallback, missingCookies, type MissingCookie,
+  appSaysCookieMissing, appSaysStateMismatch, callbackFailed, callbackParams, findLoginStart, isCallback, loginStartStates, missingCookies,
+  type MissingCookie,
 } from './state-util.js';
 
 function stateEvidence(ref: SecretRef | undefined): Record<string, unknown> | null {
@@ -82,6 +83,13 @@ const stateMismatch: Rule = {
           ? '. The state holds characters outside the URL-safe set after one decode (shape "printable"), typically a base64 "+" sent unencoded and read back as a space.'
           : ' (session not shared between instances, cookie dropped, or a "+" in an unencoded base64 state read back as a space).'}`,
         STATE_FIX, { ...base, authorize_state: stateEvidence(sent), authorize_exchange: where(authorize), ...(encoding ? { sub_diagnosis: 'encoding', state_shape: sent?.shape } : {}) })];
+    }
+    // No authorize request carries this state: compare with the logins the app started (their Location holds each state's fp).
+    const started = !authorize && got && failed ? loginStartStates(ex, ctx) : [];
+    if (started.length && got && !started.some((s) => s.fp === got.fp.slice(0, 12))) {
+      return [draft('state.mismatch', 'error', 'medium', ex, started.map((s) => s.exchange), 'Callback state matches no login started',
+        `The callback state (length ${got.length}) matches none of the ${started.length} login(s) the app started on ${ex.request.url.host} in the last minutes, and the app rejected it: a stale tab or bookmark, a state altered on the way, or a forged callback.`,
+        STATE_FIX, { ...base, outstanding_states: started.map((s) => ({ exchange: s.exchange.id, at: where(s.exchange).at, fp: s.fp })) })];
     }
     // Browser leg not captured: only the app's own words.
     if (!authorize && appSaysStateMismatch(ex) && !cookieAnalysis(ex, ctx).missing.length) {

@@ -106,6 +106,22 @@ describe('R28 state.mismatch', () => {
     expect(JSON.stringify(r.findings)).not.toContain(b64.slice(6));
   });
 
+  it('a callback state that matches none of the logins the app started', () => {
+    const r = run([
+      loginStart([], { state: OTHER_STATE }),
+      callbackRequest({ code: CODE, state: STATE }, { response: { status: 403, html: '<html><head><title>Forbidden</title></head><body>Login failed</body></html>' } }),
+    ]);
+    const f = one(r.of(1), 'state.mismatch');
+    expect(f.title).toBe('Callback state matches no login started');
+    expect(f.exchangeIds).toEqual([r.exchanges[0]?.id, r.exchanges[1]?.id]);
+    // Near miss: the same failing callback for the login that was started.
+    const ok = run([
+      loginStart([], { state: STATE }),
+      callbackRequest({ code: CODE, state: STATE }, { response: { status: 403, html: '<html><head><title>Forbidden</title></head><body>Login failed</body></html>' } }),
+    ]);
+    expect(ok.codes[1]).not.toContain('state.mismatch');
+  });
+
   it('only the app\'s words when the authorize request was not captured', () => {
     const r = run([callbackRequest({ code: CODE, state: STATE }, { response: { status: 400, json: { error: 'mismatching_state', error_description: 'CSRF Warning! State not equal in request and response.' } } })]);
     expect(one(r.of(0), 'state.mismatch').confidence).toBe('medium');
