@@ -1,6 +1,7 @@
 /** §1.9 responses, availability, retries (R43–R49): positive cases from real provider shapes and near misses. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLiveIdp, type LiveIdp } from './families-live.js';
+import { pkcePair } from '../../support/idp.js';
 import {
   AUTHORIZE_URL, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, T, TOKEN_URL, authorizeRequest, exchange, oauthError, runRules, tokenRequest, tokenSuccess,
 } from '../../support/exchanges.js';
@@ -372,6 +373,32 @@ describe('on real traffic: oidc-provider behind the real proxy, curl as client',
     expect(only(r, 4, 'retry.storm').evidence?.attempts).toBe(5);
     expect(only(r, 4, 'rate_limit.throttled').title).toMatch(/Retry-After ignored/);
     expectNoSecrets(r, [machine().clientSecret!]);
+  });
+
+  it('near miss: a real code+PKCE flow, refresh and userinfo raise none of these families\' findings', async () => {
+    const conf = live.idp.clients.confidential;
+    const { verifier, challenge } = pkcePair();
+    const start = live.lens.captured.length;
+    const { code } = await live.idp.authorizeAndGetCode({
+      redirectUri: conf.redirectUris[0]!, codeChallenge: challenge, state: 'live-state-0123456789', nonce: 'live-nonce-0123456789',
+      scope: 'openid offline_access', extraParams: { prompt: 'consent' }, proxy: { url: live.lens.proxy.url, caPem: live.lens.ca.certPem },
+    });
+    const basic = ['-u', `${conf.clientId}:${conf.clientSecret}`];
+    expect(await live.curl(live.idp.endpoints.token, [...basic, '--data-urlencode', 'grant_type=authorization_code', '--data-urlencode', `code=${code}`,
+      '--data-urlencode', `redirect_uri=${conf.redirectUris[0]}`, '--data-urlencode', `code_verifier=${verifier}`])).toBe(200);
+    const r0 = runRules(live.lens.captured.slice(start));
+    const tokenIdx = r0.exchanges.findIndex((e) => e.oauth.kind === 'token');
+    const rt = live.lens.captured.slice(start)[tokenIdx]!.response!.body;
+    const issued = JSON.parse((rt.decoded ?? rt.bytes).toString('utf8')) as { refresh_token?: string; access_token: string };
+    expect(issued.refresh_token).toBeTruthy();
+    expect(await live.curl(live.idp.endpoints.token, [...basic, '-d', 'grant_type=refresh_token', '--data-urlencode', `refresh_token=${issued.refresh_token}`])).toBe(200);
+    expect(await live.curl(live.idp.endpoints.userinfo, ['-H', `Authorization: Bearer ${issued.access_token}`])).toBe(200);
+    const r = runRules(live.lens.captured.slice(start));
+    const families = new Set(['framing', 'responses', 'refresh', 'transport', 'secrets']);
+    const mine = r.findings.flat().filter((f) => families.has(CATALOGUE[f.code as keyof typeof CATALOGUE]?.family));
+    expect(mine.map((f) => `${f.code}: ${f.title}`)).toEqual([]);
+    expect(r.exchanges.map((e) => e.oauth.kind)).toEqual(expect.arrayContaining(['authorize', 'authorize_response', 'token']));
+    expectNoSecrets(r, [code, verifier, issued.refresh_token!, issued.access_token, conf.clientSecret!]);
   });
 
   it('near miss: the same client_credentials request answered normally', async () => {
