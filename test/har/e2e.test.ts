@@ -105,7 +105,9 @@ describe('export → analyze → curl replay, through the CLI', () => {
     await expect(cli(['export', '--out', join(work, 'x.har'), '--url', admin.url, '--token', 'wrong'])).rejects.toMatchObject({ stderr: expect.stringMatching(/refused the admin token/) });
     // Two exports of the same store cannot be joined: no fingerprint in common.
     const fps = (t: string) => new Set([...t.matchAll(/fp=([0-9a-f]{12})/g)].map((m) => m[1]));
-    const again = fps((await cli(['export', '--out', '-', '--url', admin.url, '--token', admin.token])).stdout);
+    const stdoutExport = (await cli(['export', '--out', '-', '--url', admin.url, '--token', admin.token])).stdout;
+    expect(leakedIn(stdoutExport, secrets)).toEqual([]);
+    const again = fps(stdoutExport);
     expect([...fps(text)].filter((fp) => again.has(fp))).toEqual([]);
   });
 
@@ -117,6 +119,7 @@ describe('export → analyze → curl replay, through the CLI', () => {
     expect(report.findings.map((f: { code: string }) => f.code)).toEqual(expect.arrayContaining(['redirect_uri.trailing_slash', 'code.reused']));
     expect(report.redactedCopy).toBe(out);
     await expect(validator.har(JSON.parse(readFileSync(out, 'utf8')))).resolves.toBeTruthy();
+    expect(leakedIn(stdout + readFileSync(out, 'utf8'), secrets)).toEqual([]);
     const text = await cli(['analyze', file, '--out', '-']);
     expect(text.stdout).toContain('redirect_uri.trailing_slash');
     expect(text.stdout).toContain('code.reused');
