@@ -9,8 +9,11 @@ import { baseEvidence } from './responses-util.js';
 
 const URL_PLACES: ReadonlySet<SecretPlace> = new Set(['request.query', 'request.fragment', 'request.referer', 'response.location', 'response.content_location']);
 
-/** Class B correlation values (§4.1): sensitive, but they belong in authorize URLs. */
-const CORRELATION = new Set(['state', 'nonce', 'session_state', 'jti', 'request_uri', 'user_code', 'login_hint']);
+/**
+ * Class B correlation values (§4.1): sensitive, but they belong in authorize URLs. OAuth 1.0a passes its request
+ * token and verifier through the browser redirect by design (a different protocol, not judged here).
+ */
+const CORRELATION = new Set(['state', 'nonce', 'session_state', 'jti', 'request_uri', 'user_code', 'login_hint', 'oauth_token', 'oauth_verifier']);
 /** Authorization-response parameters that travel in the redirect by design. */
 const RESPONSE_PARAMS = new Set(['code', 'iss', 'state', 'session_state']);
 

@@ -134,7 +134,8 @@ const proxyInterference: Rule = {
       evidence.intermediary_headers = i.markers;
     }
     const req = ex.request;
-    if (req.contentLength !== undefined && req.bodySize < req.contentLength) {
+    // A body that is absent altogether is more often a capture without bodies (HAR exports) than truncation.
+    if (req.contentLength !== undefined && req.bodySize > 0 && req.bodySize < req.contentLength) {
       found.push(`the request body is ${req.bodySize} bytes but Content-Length says ${req.contentLength}: something between the client and oauth-lens truncated it`);
       evidence.body = { content_length: req.contentLength, received: req.bodySize };
     }

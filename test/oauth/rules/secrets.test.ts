@@ -78,5 +78,9 @@ describe('secret.in_url (R70)', () => {
     })]);
     none(r, 0, 'secret.in_url');
   });
-});
 
+  it('near miss: OAuth 1.0a request token in the authorize redirect', () => {
+    const r = runRules([exchange({ method: 'GET', url: 'https://api.twitter.com/oauth/authorize?oauth_token=NPcudxy0yU5T3tBzho7iCotZ3cnetKwcTIRlX0iwRl0', response: { status: 200, html: '<title>Authorize app</title>' } })]);
+    none(r, 0, 'secret.in_url');
+  });
+});

@@ -92,6 +92,11 @@ describe('proxy.interference (R68)', () => {
     expect(f.evidence?.body).toEqual({ content_length: body.length, received: 40 });
   });
 
+  it('near miss: a request whose body was not captured at all (HAR without postData)', () => {
+    const r = runRules([tokenRequest({ body: '', contentType: 'application/x-www-form-urlencoded', headers: { 'Content-Length': '96' }, response: oauthError('invalid_grant', 'Code not valid') })]);
+    none(r, 0, 'proxy.interference');
+  });
+
   it('flags a chained proxy that dropped the configured Basic credentials (#upstream_of_lens)', () => {
     const r = runRules([tokenRequest({
       headers: { Via: '1.1 envoy-sidecar' }, form: { grant_type: 'client_credentials', client_id: CLIENT_ID },
