@@ -246,3 +246,21 @@ export function withBaseEvidence(rule: Rule): Rule {
     },
   };
 }
+
+const NEVER_DELIVERED = new Set(['dns', 'refused', 'tls_hostname', 'tls_expired', 'tls_untrusted', 'tls_other', 'proxy_loop']);
+
+/**
+ * An earlier presentation counts only if the AS could have consumed the code: not a redirect, not a
+ * failed connect, not a request refused for its grant_type before the code was looked at.
+ */
+export function reachedAs(x: AnalyzedExchange): boolean {
+  if (x.transportError) return !NEVER_DELIVERED.has(x.transportError.code);
+  const err = x.providerError?.error;
+  if (err === 'unsupported_grant_type' || err === 'invalid_grant_type') return false;
+  return !x.response || x.response.status < 300 || x.response.status >= 400;
+}
+
+/** A 2xx without an error in the body (GitHub's error in a 200 and Slack ok:false are failures). */
+export function succeeded(x: AnalyzedExchange): boolean {
+  return !!x.response && x.response.status < 300 && !x.providerError?.error && x.providerError?.slackOk !== false;
+}

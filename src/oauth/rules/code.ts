@@ -7,7 +7,8 @@ import type { AnalyzedExchange, SecretRef } from '../types.js';
 import type { FindingDraft, Rule } from './types.js';
 import {
   ambiguousCodeSignal, asErrorEvidence, codeLifetime, codeRejected, duration, errorText, exchangeIds, explainAlteration, hasAadsts,
-  hintFor, isBogus, isCodeExchange, iso, issuedCodes, linkConfidence, outcome, sameAuthorizationServer, withBaseEvidence,
+  hintFor, isBogus, isCodeExchange, iso, issuedCodes, linkConfidence, outcome, reachedAs, sameAuthorizationServer, succeeded,
+  withBaseEvidence,
 } from './code-util.js';
 import { authorizeErrorReturned } from './code-authorize-error.js';
 
@@ -32,6 +33,8 @@ const codeReused: Rule = {
     const earlier = ctx.correlation.sameCodeEarlier.filter(reachedAs);
     const first = earlier[0];
     if (!first) return signalOnlyReuse(ex, issuedCodes(ctx).length > 0);
+    // A retry that succeeded after attempts that all failed: the AS did not consume the code, nothing to fix here.
+    if (succeeded(ex) && !earlier.some(succeeded)) return [];
     const dt = ex.at - first.at;
     const callbacks = ctx.correlation.callbacks.filter((c) => c.authorizeResponse?.code?.fp === ex.code?.fp);
     const causes: string[] = [];
@@ -42,7 +45,7 @@ const codeReused: Rule = {
     if (first.response?.status === 401 && first.clientAuth.methods.includes('basic') && !ex.clientAuth.methods.includes('basic')) {
       causes.push('authstyle_probe');
     }
-    const firstSucceeded = !!first.response && first.response.status < 300 && !first.providerError?.error && !!first.tokenResponse?.accessToken;
+    const firstSucceeded = succeeded(first) && !!first.tokenResponse?.accessToken;
     const because: Record<string, string> = {
       double_callback: `the callback ran ${callbacks.length} times with this code (page reload, back button, a double-mounted effect in dev mode, link prefetch, or two route handlers)`,
       in_process_duplicate: `both requests came ${duration(dt)} apart from the same client — two code paths (e.g. the framework handler plus custom code) redeem the same code`,
@@ -53,7 +56,7 @@ const codeReused: Rule = {
     const fix = firstSucceeded
       ? 'The first exchange already succeeded: use its tokens. Make the code exchange idempotent per code/state and ignore repeat callbacks after success.'
       : 'Make the exchange idempotent per code (dedupe on state/code server-side; ignore repeat callbacks), set the client auth style explicitly, and never blindly retry a code exchange.';
-    const accepted = !!ex.response && ex.response.status < 300 && !ex.providerError?.error;
+    const accepted = succeeded(ex);
     return [{
       code: 'code.reused',
       severity: 'error',
@@ -79,14 +82,6 @@ const codeReused: Rule = {
     }];
   },
 };
-
-const NEVER_DELIVERED = new Set(['dns', 'refused', 'tls_hostname', 'tls_expired', 'tls_untrusted', 'tls_other', 'proxy_loop']);
-
-/** An earlier presentation counts only if the AS could have consumed the code (not a redirect, not a failed connect). */
-function reachedAs(x: AnalyzedExchange): boolean {
-  if (x.transportError) return !NEVER_DELIVERED.has(x.transportError.code);
-  return !x.response || x.response.status < 300 || x.response.status >= 400;
-}
 
 /**
  * The AS says the code was used, but the first use passed outside the lens. An ambiguous

@@ -3,11 +3,13 @@
  * redirect → callback → token sequences with provider-shaped answers, each with a near miss.
  */
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   APP, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, T, authorizeRedirect, authorizeRequest, callbackRequest, discoveryRequest,
   exchange, jwt, oauthError, runRules, tokenRequest, tokenSuccess,
 } from '../../support/exchanges.js';
+import { pkcePair } from '../../support/idp.js';
+import { startLiveIdp, type LiveIdp } from './families-live.js';
 import { expectNoSecret, findingOf } from './no-secret.js';
 
 const STATE = 'af0ifjsldkj-Xy7Q2b';
@@ -96,6 +98,14 @@ describe('code.reused (R16)', () => {
       tokenRequest({ form: codeForm(`${CODE}-b`), at: T(6) }),
     ]);
     expect(r.codes.flat()).not.toContain('code.reused');
+  });
+
+  it('near miss: a retry that succeeds after a 503 did not find the code consumed', () => {
+    const r = runRules([
+      tokenRequest({ form: codeForm(), at: T(0), response: { status: 503, headers: { 'Retry-After': '1' }, text: 'Service Unavailable' } }),
+      tokenRequest({ form: codeForm(), at: T(2) }),
+    ]);
+    expect(r.codes[1]).not.toContain('code.reused');
   });
 
   it('near miss: two redemptions of two different codes are not a reuse', () => {
@@ -420,5 +430,44 @@ describe('hostile input (fast-check): the three families never throw and never e
         expectNoSecret(r.findings.flat().filter((f) => MINE.test(f.code)), secrets);
       },
     ), { numRuns: 150 });
+  });
+});
+
+describe('against oidc-provider through the real proxy', () => {
+  let live: LiveIdp;
+  beforeAll(async () => {
+    live = await startLiveIdp();
+  });
+  afterAll(async () => {
+    await live?.close();
+  });
+
+  it('a code redeemed twice → code.reused; a misspelt grant_type → grant_type.invalid; client_credentials with a code → params_mismatch', async () => {
+    const { idp, lens } = live;
+    const client = idp.clients.confidential;
+    const machine = idp.clients.machine;
+    const redirectUri = client.redirectUris[0] ?? '';
+    const { verifier, challenge } = pkcePair();
+    const got = await idp.authorizeAndGetCode({ redirectUri, codeChallenge: challenge, state: 'live-state-reuse-1', proxy: { url: lens.proxy.url, caPem: lens.ca.certPem } });
+    const basic = ['-u', `${client.clientId}:${client.clientSecret ?? ''}`];
+    const redeem = (grant: string) => [...basic, '--data-urlencode', `grant_type=${grant}`, '--data-urlencode', `code=${got.code}`,
+      '--data-urlencode', `redirect_uri=${redirectUri}`, '--data-urlencode', `code_verifier=${verifier}`];
+    expect(await live.curl(idp.endpoints.token, redeem('authorization-code'))).toBe(400);
+    expect(await live.curl(idp.endpoints.token, redeem('authorization_code'))).toBe(200);
+    expect(await live.curl(idp.endpoints.token, redeem('authorization_code'))).toBe(400);
+    await live.curl(idp.endpoints.token, ['-u', `${machine.clientId}:${machine.clientSecret ?? ''}`, '--data-urlencode', 'grant_type=client_credentials', '--data-urlencode', `code=${got.code}`]);
+
+    const r = runRules(lens.captured);
+    const tokens = r.exchanges.map((e, i) => [e, i] as const).filter(([e]) => e.oauth.kind === 'token').map(([, i]) => i);
+    expect(tokens).toHaveLength(4);
+    const [misspelt, ok, again, cc] = tokens as [number, number, number, number];
+    expect(findingOf(r.of(misspelt), 'grant_type.invalid').evidence?.meant).toBe('authorization_code');
+    expect(r.codes[ok]?.filter((c) => /^(code\.|grant_type\.|pkce\.)/.test(c))).toEqual([]);
+    const reused = findingOf(r.of(again), 'code.reused');
+    expect(reused.severity).toBe('error');
+    expect(reused.exchangeIds).toContain(r.exchanges[ok]?.id);
+    expect(reused.detail).toMatch(/already succeeded: use its tokens/);
+    expect(findingOf(r.of(cc), 'grant_type.params_mismatch').severity).toBe('error');
+    expectNoSecret(r.findings.flat(), [got.code, verifier, client.clientSecret ?? '', machine.clientSecret ?? '']);
   });
 });

@@ -3,11 +3,13 @@
  * and compares it with the challenge of the proxied authorize request. RFC 7636 App. B vector.
  */
 import { createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, T, authorizeRedirect, authorizeRequest, discoveryRequest, oauthError,
   runRules, tokenRequest,
 } from '../../support/exchanges.js';
+import { pkcePair } from '../../support/idp.js';
+import { startLiveIdp, type LiveIdp } from './families-live.js';
 import { expectNoSecret, findingOf } from './no-secret.js';
 
 const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
@@ -202,5 +204,47 @@ describe('pkce.weak_or_absent (R36)', () => {
   it('near misses: S256 PKCE; no PKCE at an AS that advertises none', () => {
     expect(runRules([discoveryRequest(), authz(S256)]).codes.flat()).not.toContain('pkce.weak_or_absent');
     expect(runRules([discoveryRequest({ code_challenge_methods_supported: undefined }), authz({})]).codes.flat()).not.toContain('pkce.weak_or_absent');
+  });
+});
+
+describe('against oidc-provider through the real proxy (PKCE required)', () => {
+  let live: LiveIdp;
+  beforeAll(async () => {
+    live = await startLiveIdp();
+  });
+  afterAll(async () => {
+    await live?.close();
+  });
+
+  it('a verifier from another login → verifier_mismatch #other_session; no verifier → verifier_missing; the right one → quiet', async () => {
+    const { idp, lens } = live;
+    const client = idp.clients.confidential;
+    const redirectUri = client.redirectUris[0] ?? '';
+    const proxy = { url: lens.proxy.url, caPem: lens.ca.certPem };
+    const a = pkcePair();
+    const b = pkcePair();
+    const c = pkcePair();
+    const first = await idp.authorizeAndGetCode({ redirectUri, codeChallenge: a.challenge, state: 'live-state-tab-one', proxy });
+    const second = await idp.authorizeAndGetCode({ redirectUri, codeChallenge: b.challenge, state: 'live-state-tab-two', proxy });
+    const third = await idp.authorizeAndGetCode({ redirectUri, codeChallenge: c.challenge, state: 'live-state-tab-three', proxy });
+    const basic = ['-u', `${client.clientId}:${client.clientSecret ?? ''}`];
+    const form = (code: string, verifier?: string) => ['--data-urlencode', 'grant_type=authorization_code', '--data-urlencode', `code=${code}`,
+      '--data-urlencode', `redirect_uri=${redirectUri}`, ...(verifier ? ['--data-urlencode', `code_verifier=${verifier}`] : [])];
+    expect(await live.curl(idp.endpoints.token, [...basic, ...form(first.code, b.verifier)])).toBe(400);
+    expect(await live.curl(idp.endpoints.token, [...basic, ...form(second.code)])).toBe(400);
+    expect(await live.curl(idp.endpoints.token, [...basic, ...form(third.code, c.verifier)])).toBe(200);
+
+    const r = runRules(lens.captured);
+    const tokens = r.exchanges.map((e, i) => [e, i] as const).filter(([e]) => e.oauth.kind === 'token').map(([, i]) => i);
+    expect(tokens).toHaveLength(3);
+    const [mismatch, missing, ok] = tokens as [number, number, number];
+    const f = findingOf(r.of(mismatch), 'pkce.verifier_mismatch');
+    expect(f.severity).toBe('error');
+    expect(f.confidence).toBe('high');
+    expect(f.evidence?.code_challenge).toBe(a.challenge);
+    expect(f.evidence?.matchesAuthorize).toBeDefined();
+    expect(findingOf(r.of(missing), 'pkce.verifier_missing').evidence?.code_challenge).toBe(b.challenge);
+    expect(r.codes[ok]?.filter((code) => code.startsWith('pkce.'))).toEqual([]);
+    expectNoSecret(r.findings.flat(), [a.verifier, b.verifier, c.verifier, first.code, second.code, third.code, client.clientSecret ?? '']);
   });
 });
