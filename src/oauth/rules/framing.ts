@@ -66,6 +66,7 @@ const QUERY_EXEMPT = new Set(['facebook', 'slack', 'azure_imds']);
 const paramsInQuery: Rule = {
   code: 'request.params_in_query', family: 'framing', severity: 'error', kinds: ['token'],
   check(ex) {
+    if (weaklyRecognised(ex) && !ex.grantType) return [];
     const inQuery = [...new Set(ex.request.query.map((p) => p.name).filter((n) => QUERY_PARAMS.includes(n)))];
     if (!inQuery.length) return [];
     const bodyNames = new Set((ex.request.form ?? []).map((p) => p.name));
@@ -94,6 +95,7 @@ const paramsInQuery: Rule = {
 const paramHygiene: Rule = {
   code: 'request.param_hygiene', family: 'framing', severity: 'error', kinds: [...TOKEN_LIKE_KINDS, 'authorize'],
   check(ex) {
+    if (weaklyRecognised(ex) && !ex.grantType) return [];
     const problems: Array<{ kind: string; name: string; severity: 'error' | 'warning'; text: string }> = [];
     const params: Param[] = ex.kind === 'authorize' ? ex.params : (ex.request.form ?? ex.params);
     for (const d of paramDuplicates(params)) {

@@ -47,6 +47,13 @@ describe('request.wrong_content_type (R37)', () => {
     expect(f.detail).toMatch(/Cognito answers 405/);
   });
 
+  it('flags a chunked body refused with 411 Length Required', () => {
+    const r = runRules([tokenRequest({ body: encodeForm(codeForm), contentType: 'application/x-www-form-urlencoded', headers: { 'Transfer-Encoding': 'chunked', 'Content-Length': '' }, response: { status: 411, html: '<html><head><title>411 Length Required</title></head></html>' } })]);
+    const f = only(r, 0, 'request.wrong_content_type');
+    expect(f.evidence?.problem).toBe('length_required');
+    expect(f.fix).toMatch(/Content-Length/);
+  });
+
   it('near miss: the same parameters form-encoded are fine', () => {
     const r = runRules([tokenRequest({ form: codeForm })]);
     none(r, 0, 'request.wrong_content_type');
@@ -212,6 +219,11 @@ describe('endpoint.not_found_or_method (R42)', () => {
     ]);
     expect(only(r, 0, 'endpoint.not_found_or_method').detail).toMatch(/\/oauth2\/\{authServerId\}\/v1/);
     expect(only(r, 1, 'endpoint.not_found_or_method').detail).toMatch(/v1 endpoint/);
+  });
+
+  it('explains a discovery URL built the wrong way', () => {
+    const r = runRules([exchange({ method: 'GET', url: 'https://idp.example.com/.well-known/openid-configuration/tenant-a', response: { status: 404, json: { error: 'not_found' } } })]);
+    expect(only(r, 0, 'endpoint.not_found_or_method').detail).toMatch(/RFC 8414 inserts/);
   });
 
   it('near miss: a 400 invalid_grant from the right endpoint', () => {
