@@ -49,7 +49,7 @@ beforeAll(async () => {
   });
   admin = await startAdminServer({ store, port: 0 });
 
-  // The failing flow, through the proxy: authorize, token with a trailing-slash redirect_uri, then the same code again.
+  // The failing flow, through the proxy: authorize, token with a trailing-slash redirect_uri, fixed, then the same code again.
   const lensCa = readFileSync(lens.caPath, 'utf8');
   const client = idp.clients.confidential;
   const { verifier, challenge } = pkcePair();
@@ -69,11 +69,13 @@ beforeAll(async () => {
   failedResponse = failed.body;
   const ok = await token(client.redirectUris[0]!);
   expect(ok.status).toBe(200);
+  // The app's callback handler runs twice (double-mounted effect): the same code once more.
+  expect((await token(client.redirectUris[0]!)).status).toBe(400);
   const tokens = JSON.parse(ok.body) as Record<string, string>;
   await dispatcher.close();
   secrets.push(code, verifier, client.clientSecret!, basic, tokens.access_token!, tokens.id_token!, tokens.refresh_token!);
-  // Analysis runs after the response; wait until both token exchanges are in the store.
-  for (let i = 0; i < 100 && store.list().filter((e) => e.oauth.kind === 'token').length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+  // Analysis runs after the response; wait until the three token exchanges are in the store.
+  for (let i = 0; i < 100 && store.list().filter((e) => e.oauth.kind === 'token').length < 3; i++) await new Promise((r) => setTimeout(r, 50));
 });
 
 afterAll(async () => {
