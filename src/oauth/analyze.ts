@@ -289,7 +289,6 @@ export function analyze(captured: CapturedExchange, seq: number, c: SecretCollec
       urlLength: Buffer.byteLength(req.url),
       via: pairs === query ? 'query' : 'form',
     };
-    book.noteAuthorize(url.host, redirectUri, at);
   }
   let authorizeResponse: AuthorizeResponseFacts | undefined;
   const authzRespFrom = (via: AuthorizeResponseFacts['via'], target: string, p: Param[]): AuthorizeResponseFacts => ({

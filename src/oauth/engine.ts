@@ -5,6 +5,8 @@
  */
 import type { CapturedExchange } from '../capture/types.js';
 import type { Exchange, OAuthView, Redacted } from '../model.js';
+import type { Alert } from '../store/store.js';
+import { FailureRateMonitor } from './alerts.js';
 import { analyze } from './analyze.js';
 import { EndpointBook } from './classify.js';
 import { EMPTY_CONFIG, type LensConfig } from './config.js';
@@ -24,6 +26,14 @@ export interface EngineOptions {
   /** Rules to run (default ALL_RULES); tests inject failing rules here. */
   rules?: readonly Rule[];
   flowLimits?: Partial<FlowLimits>;
+}
+
+export interface IngestResult {
+  exchange: Redacted<Exchange>;
+  /** Earlier exchanges whose oauth view (findings, flow) changed: upsert them too. */
+  updated: Redacted<Exchange>[];
+  /** Alerts raised by this exchange (failure rate above `thresholds.failureRateAlert`): `store.alert(a)`. */
+  alerts: Alert[];
 }
 
 export interface EngineStats {
@@ -46,6 +56,7 @@ export class OAuthEngine {
   #maxStored: number;
   #registry: Array<{ client: string; clientId: string; sha256: readonly string[] }>;
   #stats = { ingested: 0, failed: 0, updates: 0 };
+  #failureRate: FailureRateMonitor;
 
   constructor(options: EngineOptions) {
     this.config = options.config ?? EMPTY_CONFIG;
@@ -55,6 +66,7 @@ export class OAuthEngine {
     this.#flows = new FlowTracker((issuer, base) => this.#book.metadataFor(issuer, base), options.flowLimits);
     this.#maxStored = options.flowLimits?.maxExchanges ?? 5_000;
     this.#runner = new RuleRunner(options.rules ?? ALL_RULES, this.#logger);
+    this.#failureRate = new FailureRateMonitor(this.config.thresholds);
     this.#registry = this.config.clients
       .filter((c) => c.secretSha256?.length)
       .map((c) => ({ client: c.name, clientId: c.clientId, sha256: c.secretSha256 ?? [] }));
@@ -65,7 +77,7 @@ export class OAuthEngine {
   }
 
   /** Runs the whole pipeline on one captured exchange. Never throws. */
-  ingest(captured: CapturedExchange, seq: number): { exchange: Redacted<Exchange>; updated: Redacted<Exchange>[] } {
+  ingest(captured: CapturedExchange, seq: number): IngestResult {
     this.#stats.ingested++;
     const collector = new SecretCollector(this.#fingerprinter, this.#registry);
     let facts: AnalyzedExchange;
@@ -74,6 +86,7 @@ export class OAuthEngine {
       const analysis = analyze(captured, seq, collector, { book: this.#book, fingerprinter: this.#fingerprinter });
       facts = analysis.facts;
       if (facts.discovery) this.#book.learn(facts.discovery);
+      if (facts.kind === 'authorize') this.#book.noteAuthorize(facts.request.url.host, facts.redirectUri, facts.at);
       const placeholder: OAuthView = { kind: facts.kind, findings: [] };
       exchange = redactExchange({
         captured, seq, requestBody: analysis.requestBody,
@@ -87,9 +100,9 @@ export class OAuthEngine {
       this.#stats.failed++;
       this.#logger?.warn({ code: 'OAL_ERR_ENGINE', exchangeId: captured.id, error: err instanceof Error ? err.name : typeof err }, 'analysis failed; exchange stored without headers or bodies');
       try {
-        return { exchange: minimalExchange(captured, seq, collector), updated: [] };
+        return { exchange: minimalExchange(captured, seq, collector), updated: [], alerts: [] };
       } catch {
-        return { exchange: minimalExchange({ ...captured, request: { ...captured.request, url: '' } }, seq, new SecretCollector(this.#fingerprinter)), updated: [] };
+        return { exchange: minimalExchange({ ...captured, request: { ...captured.request, url: '' } }, seq, new SecretCollector(this.#fingerprinter)), updated: [], alerts: [] };
       }
     }
     try {
@@ -98,10 +111,11 @@ export class OAuthEngine {
       const findings = this.#runner.run(facts, ctx, flowId);
       exchange = withOAuth(exchange, this.#view(facts, flowId, findings));
       this.#remember(exchange);
-      return { exchange, updated: this.#reevaluate(facts, ctx.correlation) };
+      const alert = this.#failureRate.observe(facts);
+      return { exchange, updated: this.#reevaluate(facts, ctx.correlation), alerts: alert ? [alert] : [] };
     } catch (err) {
       this.#logger?.warn({ code: 'OAL_ERR_CORRELATE', exchangeId: captured.id, error: err instanceof Error ? err.name : typeof err }, 'correlation failed; exchange stored without findings');
-      return { exchange, updated: [] };
+      return { exchange, updated: [], alerts: [] };
     }
   }
 

@@ -159,6 +159,17 @@ export function redactHtml(html: string, c: SecretCollector): string {
   return redactText(html, c);
 }
 
+/** multipart/form-data: secret-named parts are minted (and so swept), then the text is swept. */
+export function redactMultipart(text: string, c: SecretCollector, side: 'request' | 'response'): string {
+  const part = /name="([^"]*)"[^\r\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\n([\s\S]*?)\r?\n--/g;
+  for (let m = part.exec(text); m; m = part.exec(text)) {
+    const name = m[1] ?? '';
+    const value = m[2] ?? '';
+    if (value.length >= 1 && secretClass(name, value)) c.mint(kindFor(name), name, value, side === 'request' ? 'request.form' : 'response.form');
+  }
+  return redactText(text, c);
+}
+
 const NAMED_VALUE = /(["']?)([A-Za-z_][\w-]*)\1(\s*[:=]\s*)(["']?)([^"'&\s<>,;}\]]*)/g;
 
 /** Free text: `name=value` / `"name": "value"` pairs with secret names, remembered secrets and shapes. */
@@ -207,6 +218,9 @@ export function redactBody(input: BodyInput, c: SecretCollector, side: 'request'
     }
     case 'html':
       view.text = redactHtml(input.text, c);
+      break;
+    case 'multipart':
+      view.text = redactMultipart(input.text, c, side);
       break;
     case 'empty':
       view.text = '';

@@ -14,7 +14,7 @@ import type { Rule } from '../../src/oauth/rules/types.js';
 import type { CapturedExchange } from '../../src/capture/types.js';
 import {
   APP, AUTHORIZE_URL, CLIENT_ID, REDIRECT_URI, TOKEN_URL, authorizeRedirect, callbackRequest, encodeForm, exchange, jwt,
-  tokenRequest, T,
+  oauthError, tokenRequest, T,
 } from '../support/exchanges.js';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/=!*$@:%, ';
@@ -81,6 +81,11 @@ const POSITIONS: Record<string, Position> = {
   text_echo: (s) => [tokenRequest({ form: { grant_type: 'password', username: 'bob', password: s }, response: { status: 400, text: `bad password ${s}` } })],
   transport_error: (s) => [tokenRequest({ form: { grant_type: 'client_credentials', client_secret: s }, response: null, error: { code: 'reset', message: `socket hang up while sending client_secret=${s}` } })],
   authorize_state_nonce: (s) => [exchange({ url: `${AUTHORIZE_URL}?response_type=code&client_id=${CLIENT_ID}&state=${encodeURIComponent(s)}&nonce=${encodeURIComponent(s)}&redirect_uri=${encodeURIComponent(REDIRECT_URI)}`, response: { status: 200, html: '<title>Login</title>' } })],
+  multipart_body: (s) => [tokenRequest({ body: `--XyZ\r\nContent-Disposition: form-data; name="grant_type"\r\n\r\nclient_credentials\r\n--XyZ\r\nContent-Disposition: form-data; name="client_secret"\r\n\r\n${s}\r\n--XyZ--\r\n`, contentType: 'multipart/form-data; boundary=XyZ', response: oauthError('invalid_request', 'only application/x-www-form-urlencoded is supported') })],
+  echoed_in_other_encodings: (s) => [tokenRequest({
+    form: { grant_type: 'client_credentials', client_secret: s },
+    response: { status: 400, headers: [['X-Debug', Buffer.from(s).toString('base64')], ['X-Debug-Url', encodeURIComponent(s)]], text: `seen ${Buffer.from(s).toString('base64url')} / ${JSON.stringify(s)} / ${encodeURIComponent(encodeURIComponent(s))}` },
+  })],
   truncated_json: (s) => {
     const ex = tokenRequest({ form: { grant_type: 'client_credentials' }, response: { status: 200, text: `{"access_token":"${s}","token_type":"Bearer","expires_in":36`, contentType: 'application/json' } });
     if (ex.response) ex.response.body.truncated = true;
