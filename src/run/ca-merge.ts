@@ -7,8 +7,11 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { SYSTEM_CA_BUNDLE } from '../proxy/upstream-agents.js';
 
 const CA_VARIABLES = ['NODE_EXTRA_CA_CERTS', 'REQUESTS_CA_BUNDLE', 'SSL_CERT_FILE', 'CURL_CA_BUNDLE'] as const;
+/** Variables that replace the whole trust store: our bundle already starts with the system CAs. */
+const BUNDLE_VARIABLES = new Set<string>(['REQUESTS_CA_BUNDLE', 'SSL_CERT_FILE', 'CURL_CA_BUNDLE']);
 
 export interface MergedCaFiles {
   /** Variables to override in the child's environment. */
@@ -22,11 +25,13 @@ export interface MergedCaFiles {
 export function mergeUserCaFiles(base: NodeJS.ProcessEnv, ours: { caPath: string; bundlePath: string }): MergedCaFiles {
   const env: Record<string, string> = {};
   const notes: string[] = [];
+  const kept: string[] = [];
   let dir: string | undefined;
   let ourCa: string | undefined;
   for (const name of CA_VARIABLES) {
     const userFile = base[name];
-    if (!userFile || path.resolve(userFile) === path.resolve(ours.caPath) || path.resolve(userFile) === path.resolve(ours.bundlePath)) continue;
+    if (!userFile || [ours.caPath, ours.bundlePath].some((p) => path.resolve(p) === path.resolve(userFile))) continue;
+    if (BUNDLE_VARIABLES.has(name) && path.resolve(userFile) === path.resolve(SYSTEM_CA_BUNDLE)) continue;
     let content: string;
     try {
       content = readFileSync(userFile, 'utf8');
@@ -39,8 +44,9 @@ export function mergeUserCaFiles(base: NodeJS.ProcessEnv, ours: { caPath: string
     const merged = path.join(dir, `${name.toLowerCase()}.pem`);
     writeFileSync(merged, `${content.trimEnd()}\n# oauth-lens local CA\n${ourCa.trim()}\n`, { mode: 0o644 });
     env[name] = merged;
-    notes.push(`${name}: kept your ${userFile} and added the oauth-lens CA`);
+    kept.push(`${name} (${userFile})`);
   }
+  if (kept.length) notes.push(`kept the CA files of your environment and added the oauth-lens CA: ${kept.join(', ')}`);
   return {
     env,
     notes,

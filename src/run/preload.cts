@@ -126,15 +126,37 @@ class TunnelingHttpAgent extends http.Agent {
   }
 }
 
+const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
+
+/**
+ * Routes global fetch through undici's EnvHttpProxyAgent. The global dispatcher slot gets a stand-in
+ * that loads undici (~150 ms) on its first use — Node's fetch dispatches on its first call — so
+ * programs that never fetch (npm, wrappers, CLIs) start as fast as before, and a program whose own
+ * undici initialises while ours is not loaded yet sees a dispatcher already set instead of a cycle.
+ * The slot stays writable: a program that installs its own dispatcher wins, as without oauth-lens.
+ */
 function installFetchDispatcher(): void {
   if (typeof globalThis.fetch !== 'function') return;
-  // Resolve from this file's location: the oauth-lens install, not the program's cwd.
-  const undiciPath = require.resolve('undici', { paths: [path.resolve(__dirname, '..', '..')] });
-  const undici = require(undiciPath) as {
-    EnvHttpProxyAgent: new () => object;
-    setGlobalDispatcher: (dispatcher: object) => void;
+  const holder = globalThis as unknown as Record<symbol, unknown>;
+  if (holder[GLOBAL_DISPATCHER] !== undefined) return; // someone set one before us: leave it
+  let real: Record<string | symbol, unknown> | undefined;
+  const load = (): Record<string | symbol, unknown> => {
+    if (real) return real;
+    // Resolve from this file's location: the oauth-lens install, not the program's cwd.
+    const undiciPath = require.resolve('undici', { paths: [path.resolve(__dirname, '..', '..')] });
+    const undici = require(undiciPath) as { EnvHttpProxyAgent: new () => Record<string | symbol, unknown> };
+    real = new undici.EnvHttpProxyAgent();
+    return real;
   };
-  undici.setGlobalDispatcher(new undici.EnvHttpProxyAgent());
+  const standIn = new Proxy({}, {
+    get(_target, property) {
+      const agent = load();
+      const value = agent[property];
+      return typeof value === 'function' && property !== 'constructor' ? (value as (...a: unknown[]) => unknown).bind(agent) : value;
+    },
+    has: (_target, property) => property in load(),
+  });
+  Object.defineProperty(globalThis, GLOBAL_DISPATCHER, { value: standIn, writable: true, configurable: true, enumerable: false });
 }
 
 function installAgents(proxy: URL, noProxy: NoProxyEntry[]): void {

@@ -131,7 +131,7 @@ describe('oauth-lens run', () => {
       idpEnv({ NO_PROXY: 'localhost', NODE_EXTRA_CA_CERTS: idpCaFile }));
     expect(result.stdout).not.toContain('FAILED');
     expect(resultOf(result.stdout)).toEqual({ direct: 200, proxied: 200 });
-    expect(result.stderr).toContain(`NODE_EXTRA_CA_CERTS: kept your ${idpCaFile} and added the oauth-lens CA`);
+    expect(result.stderr).toContain(`added the oauth-lens CA: NODE_EXTRA_CA_CERTS (${idpCaFile})`);
     expect(result.stderr).toMatch(/1 exchange captured \(1 OAuth/); // only the proxied one
   });
 
