@@ -7,7 +7,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { assertBuilt, cleanEnv, ROOT, startProcess, type CliProcess } from './helpers.js';
+import { mkdirSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+import { assertBuilt, cleanEnv, CLI, ROOT, startProcess, type CliProcess } from './helpers.js';
 
 const EXPECTED = [
   'redirect_uri.trailing_slash',
@@ -58,6 +60,31 @@ describe('npm run demo', () => {
     // `oauth-lens watch` finds the demo through the state file.
     const state = JSON.parse(readFileSync(path.join(work, 'state', 'state.json'), 'utf8')) as { uiUrl: string };
     expect(state.uiUrl).toBe(viewer.origin);
+
+    // The terminal viewer, with no flags: it finds the demo through the state file.
+    const watch = startProcess(process.execPath, [CLI, 'watch', '--findings-only'], cleanEnv({ OAUTH_LENS_STATE_DIR: path.join(work, 'state') }));
+    try {
+      for (const code of EXPECTED) await watch.waitFor(code, 15_000);
+    } finally {
+      watch.child.kill('SIGTERM');
+      await watch.done;
+    }
+
+    // The browser viewer in real Chromium shows the findings too.
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+      await page.goto(viewer.toString());
+      await page.getByText('code.reused').first().waitFor({ timeout: 15_000 });
+      await page.getByText('redirect_uri.trailing_slash').first().waitFor({ timeout: 5_000 });
+      mkdirSync(path.join(ROOT, 'test-artifacts'), { recursive: true });
+      await page.screenshot({ path: path.join(ROOT, 'test-artifacts', 'demo-viewer.png') });
+    } finally {
+      await browser.close();
+    }
 
     const backendPort = Number(/demo backend │ listening on http:\/\/127\.0\.0\.1:(\d+)\//.exec(out)![1]);
     demo.child.kill('SIGINT');
