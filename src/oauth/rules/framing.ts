@@ -270,14 +270,16 @@ const notFound: Rule = {
   check(ex, ctx) {
     const s = ex.response?.status;
     const aadGet = ex.providerError?.aadsts.includes('90056') ?? false;
-    if (!(s === 404 || s === 405 || s === 501 || aadGet)) return [];
+    const slackVersion = ex.providerError?.error === 'oauth_authorization_url_mismatch';
+    if (!(s === 404 || s === 405 || s === 501 || aadGet || slackVersion)) return [];
     if (weaklyRecognised(ex) && !ex.grantType) return [];
     const hints = pathHints(ex, ctx);
     if (aadGet) hints.unshift('Entra AADSTS90056: the app should send a POST request to the /token endpoint.');
+    if (slackVersion) hints.unshift('Slack oauth_authorization_url_mismatch: the flow started on one authorize URL version (/oauth/authorize vs /oauth/v2/authorize) and was redeemed at the other token method (oauth.access vs oauth.v2.access); use the v2 pair.');
     const fix = 'Take endpoint URLs from the discovery document and correct the base path and method.';
     return [{
       code: 'endpoint.not_found_or_method', severity: 'error',
-      title: `${ex.kind} endpoint ${ex.request.method} ${ex.request.url.base} answered ${s ?? 'AADSTS90056'}`,
+      title: `${ex.kind} endpoint ${ex.request.method} ${ex.request.url.base} answered ${slackVersion ? 'oauth_authorization_url_mismatch' : aadGet ? 'AADSTS90056' : s}`,
       detail: `The ${ex.kind} request got ${errorText(ex)}: the path, base path or method is wrong for this server. ${hints.join(' ')} ${fix}`.trim(),
       fix,
       evidence: { ...baseEvidence(ex), method: ex.request.method, path: ex.request.url.path, ...(ctx.correlation.discovery ? { discovery_issuer: ctx.correlation.discovery.issuer } : {}) },

@@ -3,7 +3,7 @@
  * repeated identical token requests, and a retry whose invalid_grant hides the first attempt's failure.
  */
 import type { AnalyzedExchange } from '../types.js';
-import type { Rule, RuleContext } from './types.js';
+import type { FindingDraft, Rule, RuleContext } from './types.js';
 import {
   NON_RETRYABLE, TOKEN_LIKE_KINDS, baseEvidence, errorText, grantRejected, idList, is2xx, requestKey, seconds, unavailableReason,
 } from './responses-util.js';
@@ -39,6 +39,19 @@ function loginLoop(ex: AnalyzedExchange, ctx: RuleContext) {
   }];
 }
 
+/** Entra AADSTS50196: the provider itself detected the loop ("too many of the same request in too short a period"). */
+function loopDetected(ex: AnalyzedExchange): FindingDraft {
+  return {
+    code: 'retry.storm', severity: 'error',
+    title: 'Entra detected a request loop (AADSTS50196)',
+    detail: `Entra answered ${errorText(ex)}: "The app has made too many of the same request in too short a period". The client repeats the same token request (often no token cache, or a retry loop on a failure). ${STORM_FIX} Cache tokens until they expire.`,
+    fix: STORM_FIX,
+    evidence: { ...baseEvidence(ex), pattern: 'provider_loop_detected' },
+    confidence: 'high',
+    exchangeIds: [ex.id],
+  };
+}
+
 export const retryStorm: Rule = {
   code: 'retry.storm', family: 'responses', severity: 'error', kinds: [...TOKEN_LIKE_KINDS, 'authorize'],
   check(ex, ctx) {
@@ -46,6 +59,7 @@ export const retryStorm: Rule = {
     // Device polling repeats by design (device.polling_violation judges its pace).
     if (ex.grantType?.endsWith(':device_code')) return [];
     const { count, windowMs } = ctx.thresholds.retryStorm;
+    if (ex.providerError?.aadsts.includes('50196')) return [loopDetected(ex)];
     const key = requestKey(ex);
     const group: AnalyzedExchange[] = [];
     const earlier = ctx.correlation.sameHostEarlier;

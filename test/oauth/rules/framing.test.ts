@@ -226,6 +226,12 @@ describe('endpoint.not_found_or_method (R42)', () => {
     expect(only(r, 0, 'endpoint.not_found_or_method').detail).toMatch(/RFC 8414 inserts/);
   });
 
+  it('maps Slack oauth_authorization_url_mismatch (HTTP 200) to the wrong endpoint version', () => {
+    const r = runRules([tokenRequest({ url: 'https://slack.com/api/oauth.access', form: { code: CODE, redirect_uri: REDIRECT_URI }, basic: ['1234567890.0987654321', CLIENT_SECRET], response: { status: 200, json: { ok: false, error: 'oauth_authorization_url_mismatch' } } })]);
+    expect(only(r, 0, 'endpoint.not_found_or_method').detail).toMatch(/oauth\.v2\.access/);
+    expectNoSecrets(r, SECRETS);
+  });
+
   it('near miss: a 400 invalid_grant from the right endpoint', () => {
     const r = runRules([tokenRequest({ url: 'https://sso.example.com/realms/demo/protocol/openid-connect/token', form: codeForm, response: oauthError('invalid_grant', 'Code not valid') })]);
     none(r, 0, 'endpoint.not_found_or_method');

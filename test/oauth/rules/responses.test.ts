@@ -244,6 +244,11 @@ describe('retry.storm (R48)', () => {
     expect(f.confidence).toBe('medium');
   });
 
+  it('reports Entra AADSTS50196 loop detection on the first sight', () => {
+    const r = runRules([tokenRequest({ url: 'https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token', form: ccForm, response: oauthError('invalid_request', 'AADSTS50196: The server terminated an operation because it encountered a client request loop.', 400, { error_codes: [50196] }) })]);
+    expect(only(r, 0, 'retry.storm').evidence?.pattern).toBe('provider_loop_detected');
+  });
+
   it('near miss: retries of a 503 with exponential backoff', () => {
     const attempt = (s: number) => tokenRequest({ at: T(s), form: ccForm, response: { status: 503, text: 'upstream unavailable' } });
     const r = runRules([attempt(1), attempt(2), attempt(4), attempt(8)]);
