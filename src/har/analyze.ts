@@ -36,8 +36,18 @@ export interface AttachedFinding {
   finding: Finding;
 }
 
+/**
+ * Findings that compare a secret's real bytes with something public (the PKCE verifier against
+ * the challenge). In an already-redacted input the value is a stand-in, so they cannot be judged.
+ */
+const NEEDS_REAL_VALUES = new Set(['pkce.verifier_mismatch']);
+
 export interface HarAnalysis {
   creator?: string;
+  /** The input was already redacted (markers were replaced by stand-ins before analysis). */
+  redactedInput: boolean;
+  /** Findings left out because they need the real secret values (only for redacted input). */
+  suppressed: AttachedFinding[];
   /** Entries in the input file. */
   entries: number;
   skipped: SkippedEntry[];
@@ -63,10 +73,16 @@ export function analyzeHar(input: unknown, options: AnalyzeOptions = {}): HarAna
     // Later exchanges can change earlier findings (a reused code shows only at the second use).
     for (const earlier of updated) latest.set(earlier.id, earlier);
   });
-  const exchanges = [...latest.values()].sort((a, b) => a.seq - b.seq);
+  const suppressed: AttachedFinding[] = [];
+  const redactedInput = imported.standIns > 0;
+  const exchanges = [...latest.values()]
+    .sort((a, b) => a.seq - b.seq)
+    .map((exchange) => (redactedInput ? withoutUnjudgeable(exchange, suppressed) : exchange));
   const entries = (input as { log: { entries: unknown[] } }).log.entries.length;
   return {
     ...(imported.creator ? { creator: imported.creator } : {}),
+    redactedInput,
+    suppressed,
     entries,
     skipped: imported.skipped,
     exchanges,
@@ -78,6 +94,21 @@ export function analyzeHar(input: unknown, options: AnalyzeOptions = {}): HarAna
       comment: `Redacted by oauth-lens analyze from a HAR written by ${imported.creator ?? 'an unknown tool'}.`,
     }),
   };
+}
+
+/**
+ * The exchange without findings it cannot judge on stand-in values. Only removes data from an
+ * already-redacted exchange, so it stays redacted; the next finding takes over as primary.
+ */
+function withoutUnjudgeable(exchange: Redacted<Exchange>, suppressed: AttachedFinding[]): Redacted<Exchange> {
+  const keep = exchange.oauth.findings.filter((finding) => {
+    if (!NEEDS_REAL_VALUES.has(finding.code)) return true;
+    suppressed.push({ exchangeId: exchange.id, finding });
+    return false;
+  });
+  if (keep.length === exchange.oauth.findings.length) return exchange;
+  const findings = keep.some((f) => f.primary) ? keep : keep.map((f, i) => (i === 0 ? { ...f, primary: true } : f));
+  return { ...exchange, oauth: { ...exchange.oauth, findings } } as Redacted<Exchange>;
 }
 
 function summariseFlows(exchanges: Redacted<Exchange>[]): FlowSummary[] {

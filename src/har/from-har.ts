@@ -5,6 +5,7 @@
  * Missing or odd fields are tolerated; an entry without a usable URL is skipped and reported.
  */
 import type { CapturedBody, CapturedExchange, RawHeaders, TransportError } from '../capture/types.js';
+import { StandIns } from './stand-ins.js';
 
 /** The loose shape other tools write: everything optional, extra fields ignored. */
 export interface ForeignHarEntry {
@@ -42,6 +43,8 @@ export interface HarImport {
   skipped: SkippedEntry[];
   /** Tool that wrote the file (`log.creator.name`), when stated. */
   creator?: string;
+  /** Redaction markers replaced by stand-ins: above 0 the input was already redacted (stand-ins.ts). */
+  standIns: number;
 }
 
 export class HarImportError extends Error {
@@ -54,9 +57,11 @@ export function harToCaptured(har: unknown): HarImport {
   const creator = typeof log.creator?.name === 'string' ? log.creator.name : undefined;
   const exchanges: CapturedExchange[] = [];
   const skipped: SkippedEntry[] = [];
+  const standIns = new StandIns();
   log.entries.forEach((raw: unknown, index: number) => {
     const entry = (raw ?? {}) as ForeignHarEntry;
-    const url = str(entry.request?.url);
+    const rawUrl = str(entry.request?.url);
+    const url = rawUrl === undefined ? undefined : standIns.text(rawUrl);
     if (!url || !/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
       skipped.push({ index, reason: 'entry has no absolute request URL' });
       return;
@@ -65,18 +70,18 @@ export function harToCaptured(har: unknown): HarImport {
       skipped.push({ index, reason: 'not a network request' });
       return;
     }
-    exchanges.push(toCaptured(entry, url, index));
+    exchanges.push(toCaptured(entry, url, index, standIns));
   });
   // Capture order: by start time, file order breaking ties (tools do not always sort).
   const order = new Map(exchanges.map((e, i) => [e, i]));
   exchanges.sort((a, b) => a.timings.start - b.timings.start || order.get(a)! - order.get(b)!);
-  return { exchanges, skipped, ...(creator ? { creator } : {}) };
+  return { exchanges, skipped, ...(creator ? { creator } : {}), standIns: standIns.count };
 }
 
-function toCaptured(entry: ForeignHarEntry, url: string, index: number): CapturedExchange {
+function toCaptured(entry: ForeignHarEntry, url: string, index: number, standIns: StandIns): CapturedExchange {
   const start = Date.parse(str(entry.startedDateTime) ?? '');
   const timings = phaseTimes(Number.isFinite(start) ? start : 0, entry);
-  const requestHeaders = headersOf(entry.request?.headers);
+  const requestHeaders = headersOf(entry.request?.headers, standIns);
   const captured: CapturedExchange = {
     id: `har-${index + 1}`,
     timings,
@@ -85,7 +90,7 @@ function toCaptured(entry: ForeignHarEntry, url: string, index: number): Capture
       url,
       httpVersion: versionOf(entry.request?.httpVersion),
       headers: requestHeaders,
-      body: requestBody(entry, requestHeaders),
+      body: requestBody(entry, requestHeaders, standIns),
     },
   };
   if (url.toLowerCase().startsWith('https://')) {
@@ -99,13 +104,13 @@ function toCaptured(entry: ForeignHarEntry, url: string, index: number): Capture
   const status = num(entry.response?.status);
   const errorText = str(entry.response?._error) ?? str(entry._error);
   if (status !== undefined && status > 0) {
-    const headers = headersOf(entry.response?.headers);
+    const headers = headersOf(entry.response?.headers, standIns);
     captured.response = {
       status,
       statusText: str(entry.response?.statusText) ?? '',
       httpVersion: versionOf(entry.response?.httpVersion),
       headers,
-      body: responseBody(entry, headers),
+      body: responseBody(entry, headers, standIns),
     };
   } else {
     captured.error = transportError(errorText);
@@ -132,34 +137,34 @@ function phaseTimes(start: number, entry: ForeignHarEntry): CapturedExchange['ti
   return { start, upstreamConnected, requestSent, responseHeaders, end };
 }
 
-function headersOf(value: unknown): RawHeaders {
+function headersOf(value: unknown, standIns: StandIns): RawHeaders {
   if (!Array.isArray(value)) return [];
   const headers: RawHeaders = [];
   for (const item of value as Array<{ name?: unknown; value?: unknown }>) {
     const name = str(item?.name);
     // HTTP/2 pseudo-headers (Chrome writes :authority, :path …) are not headers the AS reads.
     if (!name || name.startsWith(':')) continue;
-    headers.push([name, str(item.value) ?? String(item.value ?? '')]);
+    headers.push([name, standIns.header(name, str(item.value) ?? String(item.value ?? ''))]);
   }
   return headers;
 }
 
-function requestBody(entry: ForeignHarEntry, headers: RawHeaders): CapturedBody {
+function requestBody(entry: ForeignHarEntry, headers: RawHeaders, standIns: StandIns): CapturedBody {
   const post = entry.request?.postData;
   let bytes = Buffer.alloc(0);
   if (post) {
     const text = str(post.text);
     const encoding = str(post.encoding) ?? str(post._encoding);
-    if (text !== undefined) bytes = encoding === 'base64' ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8');
-    else if (Array.isArray(post.params)) bytes = Buffer.from(formFromParams(post.params), 'utf8');
+    if (text !== undefined) bytes = encoding === 'base64' ? Buffer.from(text, 'base64') : Buffer.from(standIns.text(text), 'utf8');
+    else if (Array.isArray(post.params)) bytes = Buffer.from(standIns.text(formFromParams(post.params)), 'utf8');
   }
   return bodyOf(bytes, num(entry.request?.bodySize), headers, false);
 }
 
-function responseBody(entry: ForeignHarEntry, headers: RawHeaders): CapturedBody {
+function responseBody(entry: ForeignHarEntry, headers: RawHeaders, standIns: StandIns): CapturedBody {
   const content = entry.response?.content;
   const text = str(content?.text);
-  const bytes = text === undefined ? Buffer.alloc(0) : str(content?.encoding) === 'base64' ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8');
+  const bytes = text === undefined ? Buffer.alloc(0) : str(content?.encoding) === 'base64' ? Buffer.from(text, 'base64') : Buffer.from(standIns.text(text), 'utf8');
   // A body the tool left out (Chrome drops large or evicted ones) is a truncated capture, not an empty body.
   const missing = text === undefined && (num(content?.size) ?? 0) > 0;
   return bodyOf(bytes, num(entry.response?.bodySize) ?? num(content?.size), headers, missing);

@@ -39,6 +39,13 @@ function formatLines(analysis: HarAnalysis, context: ReportContext): string[] {
       `${findings.length} finding${findings.length === 1 ? '' : 's'} (${errors} error${errors === 1 ? '' : 's'})`,
   );
   if (analysis.skipped.length) lines.push(`skipped ${analysis.skipped.length} entries: ${[...new Set(analysis.skipped.map((s) => s.reason))].join('; ')}`);
+  if (analysis.redactedInput) {
+    const codes = [...new Set(analysis.suppressed.map((s) => s.finding.code))];
+    lines.push(
+      'The input was already redacted: secrets were analysed as stand-ins (equal values stay equal)' +
+        (codes.length ? `; left out ${analysis.suppressed.length} finding(s) that need the real values (${codes.join(', ')}).` : '.'),
+    );
+  }
   const byId = new Map(entries.map((e) => [e._oauthLens.exchangeId, e]));
   const seqOf = new Map(analysis.exchanges.map((e) => [e.id, e.seq]));
   const shown = new Set<string>();
@@ -102,6 +109,8 @@ export function analysisToJson(analysis: HarAnalysis, context: ReportContext): u
     entries: analysis.entries,
     skipped: analysis.skipped,
     ...(context.out ? { redactedCopy: context.out } : {}),
+    redactedInput: analysis.redactedInput,
+    suppressed: analysis.suppressed.map(({ exchangeId, finding }) => ({ exchangeId, code: finding.code })),
     flows: analysis.flows,
     // Fingerprints here match the redacted copy's: both come from its re-keyed entries.
     exchanges: analysis.har.log.entries.map((entry) => ({

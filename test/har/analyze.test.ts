@@ -125,3 +125,20 @@ describe('analysis report', () => {
     expect(text).toContain('evil\\x1b]0;pwned\\x07');
   });
 });
+
+describe('re-analysing an already redacted HAR', () => {
+  it.each(FIXTURES)('$file: the redacted copy analyses to the same findings, without stand-in artefacts', ({ file }) => {
+    const first = analyzeHar(load(file));
+    const second = analyzeHar(JSON.parse(JSON.stringify(first.har)));
+    expect(first.redactedInput).toBe(false);
+    expect(second.redactedInput).toBe(true);
+    const codes = (a: typeof first) => a.findings.map((f) => `${f.exchangeId} ${f.finding.code}`).sort();
+    const judgeable = codes(first).filter((c) => !c.endsWith(' pkce.verifier_mismatch'));
+    expect(codes(second)).toEqual(judgeable);
+    const copy = JSON.stringify(second.har);
+    // No marker nested in a marker, raw or percent-encoded.
+    expect(copy).not.toMatch(/\[REDACTED [^\]]*REDACTED|%5BREDACTED%20(?:(?!%5D)[^"])*REDACTED/);
+    expect(leakedIn(copy, secrets[file]!)).toEqual([]);
+    expect(formatAnalysis(second, { file })).toContain('The input was already redacted');
+  });
+});
