@@ -120,6 +120,7 @@ describe('export → analyze → curl replay, through the CLI', () => {
     const report = JSON.parse(stdout);
     expect(report.findings.map((f: { code: string }) => f.code)).toEqual(expect.arrayContaining(['redirect_uri.trailing_slash', 'code.reused']));
     expect(report.redactedCopy).toBe(out);
+    expect(report.redactedInput).toBe(true);
     await expect(validator.har(JSON.parse(readFileSync(out, 'utf8')))).resolves.toBeTruthy();
     expect(leakedIn(stdout + readFileSync(out, 'utf8'), secrets)).toEqual([]);
     const text = await cli(['analyze', file, '--out', '-']);
