@@ -95,6 +95,11 @@ export class OAuthEngine {
       }, collector);
       facts.request.headers = exchange.request.headers;
       if (facts.response && exchange.response) facts.response.headers = exchange.response.headers;
+      // Redacted parsed JSON bodies for rules, on OAuth exchanges only (API payloads can be large).
+      if (facts.kind !== 'other') {
+        if (exchange.request.body.json !== undefined) facts.request.json = exchange.request.body.json;
+        if (facts.response && exchange.response?.body.json !== undefined) facts.response.json = exchange.response.body.json;
+      }
       facts.secrets = [...collector.occurrences];
     } catch (err) {
       this.#stats.failed++;
@@ -137,6 +142,11 @@ export class OAuthEngine {
   }
 
   #remember(exchange: Redacted<Exchange>): void {
+    // Only what re-evaluation can target, and not huge bodies: the store owns the bulk of memory.
+    const big = (exchange.request.body.text?.length ?? 0) + (exchange.response?.body.text?.length ?? 0) > 1_048_576;
+    const kind = exchange.oauth.kind;
+    const relevant = kind === 'token' || kind === 'authorize_response' || !!exchange.error || (exchange.response?.status ?? 0) >= 300 || !!exchange.oauth.providerError;
+    if (big || !relevant) return;
     this.#stored.delete(exchange.id);
     this.#stored.set(exchange.id, exchange);
     while (this.#stored.size > this.#maxStored) {

@@ -100,7 +100,7 @@ export interface RequestFacts {
   bodySize: number;
   /** Form parameters (x-www-form-urlencoded, or a body that parses as one), exactly one decode. */
   form?: Param[];
-  /** Parsed JSON body with secret values replaced by their display string. */
+  /** Parsed JSON body, redacted (secret values are display markers); set for OAuth kinds only. */
   json?: unknown;
   /** Top-level keys of a JSON object body (R37 evidence). */
   jsonKeys?: string[];
@@ -241,6 +241,7 @@ export interface ResponseFacts {
   truncated: boolean;
   encoding?: string;
   decodeError?: string;
+  /** Parsed JSON body, redacted (secret values are display markers); set for OAuth kinds only. */
   json?: unknown;
   form?: Param[];
   htmlTitle?: string;
