@@ -55,7 +55,8 @@ interface DemoFlags {
 }
 
 async function runAll(flags: DemoFlags): Promise<void> {
-  const logger = createLogger();
+  // A calm terminal: backend lines and finding lines; `oauth-lens watch` or the viewer show every exchange.
+  const logger = createLogger({ level: process.env.OAUTH_LENS_LOG_LEVEL ?? 'warn' });
   const work = mkdtempSync(path.join(tmpdir(), 'oauth-lens-demo-'));
   const idp = await startIdp({ faultHeader: true, redirectUris: [REDIRECT_URI], onError: (m) => logger.warn(m) });
   const { infoPath, caPath } = writeIdpInfo(idp, work);
@@ -113,7 +114,9 @@ async function runAll(flags: DemoFlags): Promise<void> {
 
 /** The usual ports when free (a bookmarkable viewer), any free port otherwise. */
 async function startWithFallback(flags: DemoFlags, idpCa: string, logger: ReturnType<typeof createLogger>): Promise<Session> {
-  const options = { certsDir: flags.certs, upstreamCaFiles: [idpCa], logger, configFile: path.resolve(flags.config) };
+  const options = {
+    certsDir: flags.certs, upstreamCaFiles: [idpCa], logger, configFile: path.resolve(flags.config), logExchanges: false,
+  };
   try {
     return await startSession({ ...options, port: flags.port, uiPort: flags.uiPort });
   } catch (err) {
