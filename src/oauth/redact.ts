@@ -86,7 +86,8 @@ function redactAuthorization(name: string, value: string, c: SecretCollector, pl
   const credentials = m[2] ?? '';
   if (/^basic$/i.test(scheme)) {
     const basic = parseBasic(credentials);
-    c.remember(credentials.trim(), `[REDACTED ${name.toLowerCase()}]`);
+    // The base64 blob itself, should it be echoed anywhere else in the exchange.
+    c.mint(name.toLowerCase(), name.toLowerCase(), credentials.trim());
     if (basic.hasColon && basic.user !== undefined && basic.pass !== undefined && basic.rawUser !== undefined) {
       const secret = c.mint('client_secret', 'client_secret', basic.pass, place);
       if (basic.rawPass !== undefined) c.remember(basic.rawPass, secret.display);
