@@ -110,6 +110,27 @@ describe('oauth-lens run', () => {
     expect(result.stderr).toContain('code.reused');
   });
 
+  it('captures plain-HTTP requests of http.get and fetch too (tunnelled through the proxy)', async () => {
+    const plain = createServer((req, res) => res.end(`plain ${req.url}`));
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(plain.address() as { port: number }).port}`;
+    const before = session.lens.store.size;
+    try {
+      const script = `const http = require('http');
+        http.get('${base}/http-get', (r) => { r.resume(); r.on('end', async () => {
+          const f = await fetch('${base}/fetch');
+          console.log('RESULT ' + JSON.stringify({ httpGet: r.statusCode, fetch: f.status }));
+        }); });`;
+      const result = await runCli(['run', '--attach', '--certs', certsDir, '--no-summary', '--', process.execPath, '-e', script], idpEnv());
+      expect(resultOf(result.stdout)).toEqual({ httpGet: 200, fetch: 200 });
+      await waitFor(() => session.lens.store.size >= before + 2);
+      const urls = session.lens.store.list().slice(before).map((e) => e.request.url);
+      expect(urls).toEqual([`${base}/http-get`, `${base}/fetch`]);
+    } finally {
+      await new Promise((resolve) => plain.close(resolve));
+    }
+  });
+
   it('captures a CommonJS program with its own lens and prints a summary of flows and findings', async () => {
     const result = await runCli([...ownLens(), '--', process.execPath, path.join(FIXTURES, 'node-client.cjs')], idpEnv());
     expect(result.code).toBe(0);
