@@ -101,7 +101,8 @@ export class SecretCollector {
   /** Mints a SecretRef, remembers the raw value for sweeping, and records where it was seen. */
   mint(kind: string, name: string, value: string, place?: SecretPlace, options: MintOptions = {}): SecretRef {
     const ref = this.#fp.mint(kind, name, value, kind === 'client_secret' ? { ...options, registry: this.#registry } : options);
-    this.remember(value, ref.display);
+    // Cookie values are often benign words (`theme=darkmode`): only sweep for long ones elsewhere.
+    if (!kind.startsWith('cookie:') || value.length >= 12) this.remember(value, ref.display);
     if (place) {
       const key = `${place}\0${name}\0${ref.fp}`;
       if (!this.#seen.has(key)) {
@@ -112,12 +113,12 @@ export class SecretCollector {
     return ref;
   }
 
-  /** Adds a raw value (≥ 6 chars) and its encodings to the sweep list. */
+  /** Adds a raw value (≥ 8 chars, so short common words are not blanked everywhere) and its encodings to the sweep list. */
   remember(value: string, marker: string): void {
-    if (value.length < 6 || this.#known.has(value)) return;
+    if (value.length < 8 || this.#known.has(value)) return;
     const variants = new Set<string>([value]);
     const add = (v: string) => {
-      if (v.length >= 6) variants.add(v);
+      if (v.length >= 8) variants.add(v);
     };
     add(encodeURIComponent(value));
     add(new URLSearchParams({ v: value }).toString().slice(2));

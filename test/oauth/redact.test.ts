@@ -90,4 +90,10 @@ describe('redaction', () => {
     expect(json.sessionName).toBe('blue');
     expect(json.token_endpoint).toBe('https://idp.example.com/oauth/token');
   });
+
+  it('does not blank benign short cookie values elsewhere in the exchange', () => {
+    const r = runRules([exchange({ url: 'https://app.example.com/settings', cookies: { theme: 'darkmode' }, response: { status: 200, html: '<title>Settings</title><p>Theme: darkmode</p>' } })]);
+    expect(r.exchanges[0]?.response?.body.text).toContain('Theme: darkmode');
+    expect(r.exchanges[0]?.request.headers.find(([n]) => n === 'Cookie')?.[1]).toMatch(/^theme=\[REDACTED cookie:theme len=8/);
+  });
 });
