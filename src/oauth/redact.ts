@@ -20,8 +20,8 @@ export function kindFor(name: string): string {
 export function secretOrText(name: string, value: string, c: SecretCollector, place: SecretPlace, variants = false): string | SecretRef {
   const cls = secretClass(name, value);
   if (!cls) return value;
-  // R18 transform fps are only needed for the code a client sends to the token endpoint.
-  return c.mint(kindFor(name), name, value, place, { variants: variants || (name === 'code' && (place === 'request.form' || place === 'request.json')) });
+  // R18 transform fps for codes, on both the issued (Location/callback) and the sent (token request) side.
+  return c.mint(kindFor(name), name, value, place, { variants: variants || name === 'code' });
 }
 
 export interface RedactedPairs {
