@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { analyzeHar } from '../har/analyze.js';
+import { parseHarText } from '../har/from-har.js';
 import { analysisToJson, formatAnalysis } from '../har/report.js';
 import { writePrivateFile } from '../har/write-file.js';
 import { loadConfigFile } from '../oauth/config-validate.js';
@@ -32,14 +33,13 @@ export function register(program: Command): void {
     .option('--out <file>', 'where to write the redacted copy (default: FILE.redacted.har; `-` to skip)')
     .option('--json', 'machine-readable output')
     .action((file: string, flags: AnalyzeFlags) => {
-      let input: unknown;
+      let text: string;
       try {
-        input = JSON.parse(readFileSync(file, 'utf8'));
+        text = readFileSync(file, 'utf8');
       } catch (err) {
-        // Never echo the parser's excerpt: it would quote the file, secrets included.
-        const code = (err as NodeJS.ErrnoException).code;
-        throw new Error(code ? `cannot read ${file} (${code})` : `${file} is not JSON`);
+        throw new Error(`cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
       }
+      const input = parseHarText(text);
       const config = flags.config ? loadConfigFile(flags.config) : undefined;
       const analysis = analyzeHar(input, { ...(config ? { config } : {}), creatorVersion: LENS_VERSION });
       const out = flags.out === '-' ? undefined : flags.out ?? defaultRedactedPath(file);

@@ -51,6 +51,18 @@ export class HarImportError extends Error {
   readonly code = 'OAL_ERR_HAR_INVALID';
 }
 
+/**
+ * Parses HAR text. Tolerates a UTF-8 byte-order mark (Windows tools write one). The error never
+ * quotes the text: a parser excerpt of a HAR file would print its secrets.
+ */
+export function parseHarText(text: string): unknown {
+  try {
+    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  } catch {
+    throw new HarImportError('not a HAR file: the content is not JSON');
+  }
+}
+
 export function harToCaptured(har: unknown): HarImport {
   const log = (har as { log?: { entries?: unknown; creator?: { name?: unknown } } } | null)?.log;
   if (!log || !Array.isArray(log.entries)) throw new HarImportError('not a HAR file: no log.entries array');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { harToCaptured } from '../../src/har/from-har.js';
+import { harToCaptured, parseHarText } from '../../src/har/from-har.js';
 
 const entry = (over: Record<string, unknown> = {}) => ({
   startedDateTime: '2026-11-27T10:00:00.000Z',
@@ -55,5 +55,10 @@ describe('harToCaptured', () => {
     const { exchanges } = harToCaptured({ log: { entries: errors.map((e) => entry({ response: { status: 0, _error: e } })) } });
     expect(exchanges.map((e) => e.error?.code)).toEqual(['dns', 'tls_untrusted', 'timeout', 'client_aborted', 'other']);
     expect(JSON.stringify(exchanges.map((e) => e.error))).not.toContain('code=abc');
+  });
+
+  it('parses text with a byte-order mark, and never quotes bad input in the error', () => {
+    expect(parseHarText('\ufeff{"log":{"entries":[]}}')).toEqual({ log: { entries: [] } });
+    expect(() => parseHarText('{"log": "client_secret=hunter2-very-secret"')).toThrow(expect.objectContaining({ code: 'OAL_ERR_HAR_INVALID', message: 'not a HAR file: the content is not JSON' }));
   });
 });
