@@ -76,7 +76,7 @@ function toEntry(exchange: Exchange): HarEntry {
 }
 
 function toPostData(headers: Exchange['request']['headers'], body: BodyView): HarPostData | undefined {
-  if (body.size === 0 && body.text === undefined && !body.form?.length) return undefined;
+  if (body.size === 0 && !body.text && !body.form?.length) return undefined;
   const mimeType = headerValue(headers, 'content-type') ?? body.mimeType ?? '';
   const post: HarPostData = { mimeType };
   if (body.text !== undefined) post.text = body.text;

@@ -144,6 +144,8 @@ describe('exchangesToHar', () => {
     const entry = exchangesToHar([binary]).log.entries[0]!;
     expect(entry.response.content).toEqual({ size: 5000, mimeType: 'image/png', comment: 'body truncated at the capture cap (5000 bytes on the wire); binary body not kept' });
     expect(entry.request.postData).toBeUndefined();
+    const emptyGet = makeExchange({ request: { ...binary.request, body: { size: 0, truncated: false, text: '' } } });
+    expect(exchangesToHar([emptyGet]).log.entries[0]!.request.postData).toBeUndefined();
   });
 
   it('writes an empty log for no exchanges', async () => {
