@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import validator from 'har-validator';
 import { describe, expect, it } from 'vitest';
 import { analyzeHar } from '../../src/har/analyze.js';
+import { parseConfig } from '../../src/oauth/config-validate.js';
 import { analysisToJson, formatAnalysis } from '../../src/har/report.js';
 import { encodingsOf, leakedIn } from './leak.js';
 
@@ -140,5 +141,14 @@ describe('re-analysing an already redacted HAR', () => {
     expect(copy).not.toMatch(/\[REDACTED [^\]]*REDACTED|%5BREDACTED%20(?:(?!%5D)[^"])*REDACTED/);
     expect(leakedIn(copy, secrets[file]!)).toEqual([]);
     expect(formatAnalysis(second, { file })).toContain('The input was already redacted');
+  });
+});
+
+describe('analyze with a config file', () => {
+  it('passes the config to the engine: a registered redirect URI that differs by a slash is found', () => {
+    const input = load('chrome-spa.har');
+    expect(analyzeHar(input).findings.map((f) => f.finding.code)).not.toContain('redirect_uri.trailing_slash');
+    const config = parseConfig({ clients: [{ name: 'prod', clientId: 'demo-spa', redirectUris: ['https://app.oauth-lens.test/callback/'] }] });
+    expect(analyzeHar(input, { config }).findings.map((f) => f.finding.code)).toContain('redirect_uri.trailing_slash');
   });
 });
