@@ -1,9 +1,10 @@
 /**
  * Copy as curl, end to end: a real token request against the real local IdP (oidc-provider over
- * HTTPS), its redacted exchange turned into a curl command, and that command run by bash and the
- * real curl with the placeholders set — the response must be the one the original request got.
+ * HTTPS), redacted by the real engine, turned into a curl command, and that command run by bash and
+ * the real curl with the placeholders set — the response must be the one the original request got.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,10 +13,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exchangeToCurl } from '../../src/har/curl.js';
 import type { Exchange, Redacted } from '../../src/model.js';
 import { pkcePair, startIdp, type StartedIdp } from '../support/idp.js';
-import { marker } from './support.js';
+import type { CapturedExchange } from '../../src/capture/types.js';
+import { OAuthEngine } from '../../src/oauth/engine.js';
 
 let idp: StartedIdp;
 let agent: Agent;
+const engine = new OAuthEngine({ fingerprintKey: randomBytes(32) });
+let replays = 0;
 const work = mkdtempSync(join(tmpdir(), 'lens-replay-'));
 const caFile = join(work, 'ca.pem');
 
@@ -43,25 +47,23 @@ async function post(form: Array<[string, string]>, headers: Array<[string, strin
   return { form, headers, status: res.statusCode, body: await res.body.text() };
 }
 
-/** What the store holds for that request after redaction (display format of src/oauth/redact.ts). */
-function redacted(sent: Sent, secrets: Record<string, string>): Redacted<Exchange> {
-  const fp = (value: string) => Buffer.from(value).toString('hex').padEnd(12, '0').slice(0, 12);
-  const form = sent.form.map(([name, value]) => [name, secrets[name] === value ? marker(name, value.length, fp(value)) : value] as [string, string]);
-  const headers = sent.headers.map(([name, value]) => {
-    if (name.toLowerCase() !== 'authorization') return [name, value] as [string, string];
-    const [user, pass] = Buffer.from(value.slice(6), 'base64').toString().split(':') as [string, string];
-    return [name, `Basic [client_id=${user}]:${marker('client_secret', pass.length, fp(pass))}`] as [string, string];
-  });
-  return {
-    id: 'replay-1', seq: 1, timings: { start: Date.now() },
+/** What the store holds for that request: the captured exchange through the real engine (redaction included). */
+function redacted(sent: Sent): Redacted<Exchange> {
+  const text = new URLSearchParams(sent.form).toString();
+  const captured: CapturedExchange = {
+    id: `replay-${++replays}`,
+    timings: { start: Date.now() },
     request: {
       method: 'POST', url: idp.endpoints.token, httpVersion: '1.1',
-      headers: [['Host', new URL(idp.endpoints.token).host], ...headers, ['Content-Length', '99'], ['Connection', 'keep-alive']],
-      body: { size: 99, truncated: false, text: form.map(([n, v]) => `${n}=${v}`).join('&'), form },
+      headers: [['Host', new URL(idp.endpoints.token).host], ...sent.headers, ['Content-Length', String(text.length)], ['Connection', 'keep-alive']],
+      body: { bytes: Buffer.from(text), size: text.length, truncated: false },
     },
-    response: { status: sent.status, statusText: '', httpVersion: '1.1', headers: [], body: { size: sent.body.length, truncated: false, text: sent.body } },
-    oauth: { kind: 'token', findings: [] },
-  } as unknown as Redacted<Exchange>;
+    response: {
+      status: sent.status, statusText: '', httpVersion: '1.1', headers: [['Content-Type', 'application/json; charset=utf-8']],
+      body: { bytes: Buffer.from(sent.body), size: sent.body.length, truncated: false },
+    },
+  };
+  return engine.ingest(captured, replays).exchange;
 }
 
 /**
@@ -94,9 +96,10 @@ describe('copy as curl against the real IdP', () => {
     expect(original.status).toBe(400);
     expect(original.body).toContain('invalid_grant');
 
-    const command = exchangeToCurl(redacted(original, { code, code_verifier: verifier }));
+    const command = exchangeToCurl(redacted(original));
     for (const secret of [code, verifier, client.clientSecret!, basic.slice(6)]) expect(command).not.toContain(secret);
-    expect(command).toMatch(/export AUTH_CODE=.*\n.*export CODE_VERIFIER=|export CLIENT_SECRET=/);
+    for (const name of ['AUTH_CODE', 'CODE_VERIFIER', 'CLIENT_SECRET']) expect(command).toContain(`export ${name}=`);
+    expect(command).toContain(`-u '${client.clientId}:'"$CLIENT_SECRET"`);
 
     const again = await replay(command, { AUTH_CODE: code, CODE_VERIFIER: verifier, CLIENT_SECRET: client.clientSecret! });
     expect(again.stderr).toBe('');
@@ -113,7 +116,7 @@ describe('copy as curl against the real IdP', () => {
     const basic = `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`;
     const original = await post([['grant_type', 'client_credentials'], ['scope', 'api:read']], [['Content-Type', 'application/x-www-form-urlencoded'], ['Authorization', basic]]);
     expect(original.status).toBe(200);
-    const command = exchangeToCurl(redacted(original, {}));
+    const command = exchangeToCurl(redacted(original));
     expect(command).not.toContain(client.clientSecret!);
     const again = await replay(command, { CLIENT_SECRET: client.clientSecret! });
     expect(again.status).toBe(200);
