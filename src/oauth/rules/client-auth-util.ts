@@ -6,6 +6,7 @@
 import type { ClientConfig } from '../config.js';
 import type { AnalyzedExchange, SecretRef, ValueAnomaly } from '../types.js';
 import type { RuleContext } from './types.js';
+import { isSuccess } from '../facts.js';
 import { aadstsCodes, errorCode, errorText } from './provider-signals.js';
 
 export const AUTH_KINDS = ['token', 'introspection', 'revocation', 'par', 'device_authorization'] as const;
@@ -57,6 +58,7 @@ export const AADSTS_R15 = ['50012', '50013'];
 
 /** The AS refused the client's credentials (R09 signals of oauth-rules.md §1.2 / §1.17). */
 export function authFailure(ex: AnalyzedExchange): AuthFailure | undefined {
+  if (!ex.response || isSuccess(ex)) return undefined;
   const aad = aadstsCodes(ex);
   for (const [code, sub] of Object.entries(AADSTS_R09)) if (aad.has(code)) return { signal: `AADSTS${code}`, sub, strong: true };
   const code = errorCode(ex);

@@ -8,6 +8,17 @@ import type { AnalyzedExchange } from './types.js';
 
 /** All provider-facing error text of an exchange, lower-cased: error, description, subtype, Facebook message, HTML title/excerpt. */
 export function errorText(ex: AnalyzedExchange): string {
+  // Many rules ask for the same exchange in a row; exchanges are immutable, so one entry suffices.
+  if (lastText?.ex === ex) return lastText.text;
+  const text = buildErrorText(ex);
+  lastText = { ex, text };
+  return text;
+}
+
+let lastText: { ex: AnalyzedExchange; text: string } | undefined;
+let lastAadsts: { ex: AnalyzedExchange; codes: ReadonlySet<string> } | undefined;
+
+function buildErrorText(ex: AnalyzedExchange): string {
   const pe = ex.providerError;
   const parts = [
     pe?.error, pe?.errorDescription, pe?.errorSubtype, pe?.facebook?.message, pe?.htmlTitle, pe?.htmlExcerpt,
@@ -22,9 +33,12 @@ export function errorCode(ex: AnalyzedExchange): string | undefined {
 }
 
 /** AADSTS numbers in `error_codes[]`, the description, or an HTML error page. */
-export function aadstsCodes(ex: AnalyzedExchange): Set<string> {
+export function aadstsCodes(ex: AnalyzedExchange): ReadonlySet<string> {
+  if (lastAadsts?.ex === ex) return lastAadsts.codes;
   const codes = new Set(ex.providerError?.aadsts ?? []);
-  for (const m of errorText(ex).matchAll(/aadsts(\d{5,8})/g)) if (m[1]) codes.add(m[1]);
+  const text = errorText(ex);
+  if (text.includes('aadsts')) for (const m of text.matchAll(/aadsts(\d{5,8})/g)) if (m[1]) codes.add(m[1]);
+  lastAadsts = { ex, codes };
   return codes;
 }
 

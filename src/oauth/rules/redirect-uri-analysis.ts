@@ -88,10 +88,17 @@ function registeredCheck(value: string, client: ClientConfig, comparison: Compar
   return { notRegistered: { value, ...(near ? { nearest: near.uri, diff: near.diff } : {}), registered } };
 }
 
+/**
+ * Eight rules ask for the same analysis of one evaluation, one after the other: the runner hands them
+ * one context object per exchange evaluation. A one-entry cache keyed on that object is enough.
+ */
+let last: { ctx: RuleContext; ex: AnalyzedExchange; result: RedirectAnalysis } | undefined;
+
 export function analyseRedirect(ex: AnalyzedExchange, ctx: RuleContext): RedirectAnalysis {
-  if (ex.kind === 'authorize' && ex.authorize) return analyseAuthorize(ex, ctx);
-  if (isCodeExchange(ex)) return analyseToken(ex, ctx);
-  return {};
+  if (last && last.ctx === ctx && last.ex === ex) return last.result;
+  const result = ex.kind === 'authorize' && ex.authorize ? analyseAuthorize(ex, ctx) : isCodeExchange(ex) ? analyseToken(ex, ctx) : {};
+  last = { ctx, ex, result };
+  return result;
 }
 
 function analyseAuthorize(ex: AnalyzedExchange, ctx: RuleContext): RedirectAnalysis {

@@ -21,14 +21,32 @@ export interface CallbackParams {
  * Location look like the authorization response, so fall back to the request's own parameters.
  */
 export function callbackParams(ex: AnalyzedExchange): CallbackParams | undefined {
+  if (lastCallback?.ex === ex) return lastCallback.params;
+  const params = readCallback(ex);
+  lastCallback = { ex, params };
+  return params;
+}
+
+/** Exchanges are immutable and rules ask about the same one in a row: a one-entry cache. */
+let lastCallback: { ex: AnalyzedExchange; params: CallbackParams | undefined } | undefined;
+
+function readCallback(ex: AnalyzedExchange): CallbackParams | undefined {
   const r = ex.authorizeResponse;
-  if (r?.via.startsWith('callback')) return { ...(r.state ? { state: r.state } : {}), ...(r.code ? { code: r.code } : {}), fromRequest: false };
+  if (r?.via.startsWith('callback')) {
+    const out: CallbackParams = { fromRequest: false };
+    if (r.state) out.state = r.state;
+    if (r.code) out.code = r.code;
+    return out;
+  }
   if (ex.kind !== 'authorize_response') return undefined;
   const params = ex.request.method === 'POST' ? ex.request.form ?? [] : ex.request.query;
   const state = param(params, 'state');
   const code = param(params, 'code');
   if (!isSecretRef(state) && !isSecretRef(code)) return undefined;
-  return { ...(isSecretRef(state) ? { state } : {}), ...(isSecretRef(code) ? { code } : {}), fromRequest: true };
+  const out: CallbackParams = { fromRequest: true };
+  if (isSecretRef(state)) out.state = state;
+  if (isSecretRef(code)) out.code = code;
+  return out;
 }
 
 export function isCallback(ex: AnalyzedExchange): boolean {

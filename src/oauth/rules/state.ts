@@ -31,11 +31,20 @@ function draft(code: FindingDraft['code'], severity: Severity, confidence: Findi
   return { code, severity, confidence, title, detail: `${why} Fix: ${fix}`, fix, evidence, exchangeIds: exchangeIds(ex, ...related) };
 }
 
+type CookieAnalysis = { login?: AnalyzedExchange; missing: MissingCookie[] };
+/** One-entry cache per evaluation context, as in redirect-uri-analysis.ts (R28 and R29 both need it). */
+let lastCookies: { ctx: RuleContext; ex: AnalyzedExchange; result: CookieAnalysis } | undefined;
+
 /** R29 analysis, shared with R28 (which defers to it when a cookie explains the failure). */
-function cookieAnalysis(ex: AnalyzedExchange, ctx: RuleContext): { login?: AnalyzedExchange; missing: MissingCookie[] } {
-  if (!isCallback(ex)) return { missing: [] };
-  const login = findLoginStart(ex, ctx);
-  return login ? { login, missing: missingCookies(login, ex) } : { missing: [] };
+function cookieAnalysis(ex: AnalyzedExchange, ctx: RuleContext): CookieAnalysis {
+  if (lastCookies && lastCookies.ctx === ctx && lastCookies.ex === ex) return lastCookies.result;
+  let result: CookieAnalysis = { missing: [] };
+  if (isCallback(ex)) {
+    const login = findLoginStart(ex, ctx);
+    if (login) result = { login, missing: missingCookies(login, ex) };
+  }
+  lastCookies = { ctx, ex, result };
+  return result;
 }
 
 const STATE_FIX = 'Key stored state by its value (allow several in-flight logins) or block concurrent logins; URL-encode state exactly once; keep it server-side.';
@@ -50,7 +59,7 @@ const stateMismatch: Rule = {
     const authorize = cb.fromRequest ? undefined : c.authorize;
     const sent = authorize?.authorize?.state;
     const got = cb.state;
-    const base = { callback_state: stateEvidence(got), app_response: appResponse(ex) };
+    const base = () => ({ callback_state: stateEvidence(got), app_response: appResponse(ex) });
 
     // Linked by code (not by state): the state that came back is not the one the flow sent.
     if (authorize && sent && c.authorizeLink !== 'state' && got?.fp !== sent.fp) {
@@ -63,17 +72,19 @@ const stateMismatch: Rule = {
           ? `The callback state differs from the authorize state only by encoding (${encoding.join(', ')}): a base64 state with "+", "/" or "=" not percent-encoded, or "+" read back as a space.`
           : 'The callback state is not the state this flow\'s authorize request sent (the code links them).';
       return [draft('state.mismatch', 'error', 'high', ex, [authorize], 'Callback state does not match the authorize request', why, STATE_FIX,
-        { ...base, authorize_state: stateEvidence(sent), linked_by: c.authorizeLink, authorize_exchange: where(authorize), ...(encoding.length ? { sub_diagnosis: 'encoding' } : {}) })];
+        { ...base(), authorize_state: stateEvidence(sent), linked_by: c.authorizeLink, authorize_exchange: where(authorize), ...(encoding.length ? { sub_diagnosis: 'encoding' } : {}) })];
     }
     const failed = callbackFailed(ex) || appSaysStateMismatch(ex);
     // Linked by state: fine, unless a later authorize from the same browser superseded it and the app rejected the callback.
     if (authorize && c.authorizeLink === 'state') {
+      // Everything below needs the app to have refused the callback.
+      if (!failed) return [];
       const newer = c.recentAuthorizes.filter((a) => a.at > authorize.at && a.at <= ex.at && a.id !== authorize.id
         && a.authorize?.state?.fp !== sent?.fp && (!a.clientAddress || a.clientAddress === ex.clientAddress));
-      if (newer.length && failed) {
+      if (newer.length) {
         return [draft('state.mismatch', 'error', 'high', ex, [authorize, ...newer], 'Callback state belongs to a superseded login',
           `The callback state matches an older authorize request (${where(authorize).at}) that ${newer.length} newer login(s) from the same browser replaced (two tabs or a double click on "Log in"), and the app rejected it: it keeps only the latest state.`,
-          STATE_FIX, { ...base, outstanding_states: [authorize, ...newer].map((a) => ({ exchange: a.id, at: where(a).at, state: stateEvidence(a.authorize?.state) })), sub_diagnosis: 'superseded' })];
+          STATE_FIX, { ...base(), outstanding_states: [authorize, ...newer].map((a) => ({ exchange: a.id, at: where(a).at, state: stateEvidence(a.authorize?.state) })), sub_diagnosis: 'superseded' })];
       }
       if (!appSaysStateMismatch(ex) || cookieAnalysis(ex, ctx).missing.length) return [];
       // A state outside the URL-safe alphabets after one decode usually held a "+" the app never percent-encoded.
@@ -82,20 +93,20 @@ const stateMismatch: Rule = {
         `The app reports a state mismatch although the callback state equals the one its authorize request sent: the app lost or re-encoded its stored copy${encoding
           ? '. The state holds characters outside the URL-safe set after one decode (shape "printable"), typically a base64 "+" sent unencoded and read back as a space.'
           : ' (session not shared between instances, cookie dropped, or a "+" in an unencoded base64 state read back as a space).'}`,
-        STATE_FIX, { ...base, authorize_state: stateEvidence(sent), authorize_exchange: where(authorize), ...(encoding ? { sub_diagnosis: 'encoding', state_shape: sent?.shape } : {}) })];
+        STATE_FIX, { ...base(), authorize_state: stateEvidence(sent), authorize_exchange: where(authorize), ...(encoding ? { sub_diagnosis: 'encoding', state_shape: sent?.shape } : {}) })];
     }
     // No authorize request carries this state: compare with the logins the app started (their Location holds each state's fp).
     const started = !authorize && got && failed ? loginStartStates(ex, ctx) : [];
     if (started.length && got && !started.some((s) => s.fp === got.fp.slice(0, 12))) {
       return [draft('state.mismatch', 'error', 'medium', ex, started.map((s) => s.exchange), 'Callback state matches no login started',
         `The callback state (length ${got.length}) matches none of the ${started.length} login(s) the app started on ${ex.request.url.host} in the last minutes, and the app rejected it: a stale tab or bookmark, a state altered on the way, or a forged callback.`,
-        STATE_FIX, { ...base, outstanding_states: started.map((s) => ({ exchange: s.exchange.id, at: where(s.exchange).at, fp: s.fp })) })];
+        STATE_FIX, { ...base(), outstanding_states: started.map((s) => ({ exchange: s.exchange.id, at: where(s.exchange).at, fp: s.fp })) })];
     }
     // Browser leg not captured: only the app's own words.
     if (!authorize && appSaysStateMismatch(ex) && !cookieAnalysis(ex, ctx).missing.length) {
       return [draft('state.mismatch', 'error', 'medium', ex, [], 'App reports a state mismatch',
         `The app rejected the callback with a state error and no outstanding authorize request with this state passed through the lens${got ? '' : ' (the callback has no state at all)'}.`,
-        STATE_FIX, base)];
+        STATE_FIX, base())];
     }
     return [];
   },
@@ -119,7 +130,7 @@ const cookieNotSent: Rule = {
     const { login, missing } = cookieAnalysis(ex, ctx);
     const appSays = appSaysCookieMissing(ex);
     const req = ex.request;
-    const callbackFacts = { method: req.method, url: req.url.base, cookies_sent: req.cookieNames, origin: req.origin ?? null, sec_fetch_site: req.secFetchSite ?? null };
+    const callbackFacts = () => ({ method: req.method, url: req.url.base, cookies_sent: req.cookieNames, origin: req.origin ?? null, sec_fetch_site: req.secFetchSite ?? null });
     if (login && missing.length) {
       const explained = missing.filter((m) => !m.causes.includes('unknown'));
       if (!explained.length && !callbackFailed(ex) && !appSays) return [];
@@ -132,7 +143,7 @@ const cookieNotSent: Rule = {
         'Login cookie missing on the callback', why, causes.map((c) => COOKIE_FIX[c]).join(' '), {
           sub_diagnosis: causes,
           cookies: list.map((m) => ({ name: m.name, attributes: m.attributes, causes: m.causes })),
-          login_start: where(login), callback: callbackFacts, app_response: appResponse(ex),
+          login_start: where(login), callback: callbackFacts(), app_response: appResponse(ex),
         })];
     }
     // The login start went to another host than the callback (localhost vs 127.0.0.1): the browser keeps their cookies apart.
@@ -141,12 +152,12 @@ const cookieNotSent: Rule = {
     if (!login && refHost && refHost !== req.url.host && !req.cookieNames.length && (callbackFailed(ex) || appSays)) {
       return [draft('state.cookie_not_sent', 'error', 'medium', ex, [ctx.correlation.authorize], 'Login started on another host than the callback',
         `The login started on ${refHost} (the authorize request's Referer) but the callback went to ${req.url.host} and carried no cookies; cookies set on one host are not sent to the other.`,
-        COOKIE_FIX.host_mismatch, { sub_diagnosis: ['host_mismatch'], login_host: refHost, callback: callbackFacts, app_response: appResponse(ex) })];
+        COOKIE_FIX.host_mismatch, { sub_diagnosis: ['host_mismatch'], login_host: refHost, callback: callbackFacts(), app_response: appResponse(ex) })];
     }
     if (appSays && !login) {
       return [draft('state.cookie_not_sent', 'error', 'medium', ex, [], 'App reports its state cookie missing',
         'The app rejected the callback because its state/nonce/PKCE cookie was missing; the login start was not captured, so the cause cannot be read from Set-Cookie attributes. Common causes: SameSite=Lax with response_mode=form_post, login and callback on different hosts, Secure cookies over http.',
-        `${COOKIE_FIX.samesite_form_post} ${COOKIE_FIX.host_mismatch}`, { callback: callbackFacts, app_response: appResponse(ex) })];
+        `${COOKIE_FIX.samesite_form_post} ${COOKIE_FIX.host_mismatch}`, { callback: callbackFacts(), app_response: appResponse(ex) })];
     }
     return [];
   },
