@@ -216,7 +216,7 @@ const basicEncoding: Rule = {
         'The Basic client_id or secret contains characters that form-decoding changes ("+", "%", "&", "=", ":", space or non-ASCII) and was sent without the per-component encoding of RFC 6749 §2.3.1, so a conforming AS reads a different value'
         + `${fail ? ' — and this AS rejected it.' : '. This AS accepted it (it does not decode), but a conforming one will not.'}`, fix, base)];
     }
-    if (b.looksFormEncoded && fail) {
+    if (b.looksFormEncoded && authFailure(ex)) {
       const secret = b.secret;
       const bodyOk = secret && ctx.correlation.sameClientEarlier.find((e) => e.clientAuth.clientSecret?.fp === secret.fp && !e.clientAuth.basic && accepted(e));
       return [draft('client_auth.basic_encoding', 'error', bodyOk ? 'high' : 'medium', ex,

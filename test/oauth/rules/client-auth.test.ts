@@ -239,9 +239,12 @@ describe('R13 client_auth.basic_encoding', () => {
     expectNoSecret(r.findings.flat());
   });
 
-  it('is silent for properly encoded Basic credentials that succeed', () => {
-    const r = run([tokenRequest({ basic: [CLIENT_ID, SPECIAL_SECRET], form: { grant_type: 'client_credentials' } })]);
-    expect(r.codes[0]).not.toContain('client_auth.basic_encoding');
+  it('is silent for properly encoded Basic credentials that succeed, or fail for a reason other than client auth', () => {
+    const r = run([
+      tokenRequest({ basic: [CLIENT_ID, SPECIAL_SECRET], form: { grant_type: 'client_credentials' } }),
+      tokenRequest({ basic: [CLIENT_ID, SPECIAL_SECRET], form: { grant_type: 'authorization_code', code: 'SplxlOBeZQQYbYS6WxSbIA', redirect_uri: 'https://app.example.com/callback' }, response: oauthError('invalid_grant', 'grant request is invalid') }),
+    ]);
+    expect(r.codes.flat()).not.toContain('client_auth.basic_encoding');
   });
 });
 
