@@ -2,7 +2,7 @@
 
 argv[1] is a JSON spec: {"method", "url", "headers"?, "data"? ([[name, value], ...] or str),
 "json"?, "auth"? ([id, secret]), "params"? ([[name, value], ...]), "repeat"? (n, no pause)}.
-Prints one JSON list: [{"status", "headers", "text"}] per attempt. Proxy and CA come from the
+Prints one JSON list: [{"status", "headers" (lower-case names), "text"}] per attempt. Proxy and CA come from the
 environment (HTTPS_PROXY, REQUESTS_CA_BUNDLE), as an application would get them from oauth-lens env.
 """
 import json
@@ -27,7 +27,7 @@ def main() -> None:
     with requests.Session() as session:
         for _ in range(int(spec.get("repeat", 1))):
             response = session.request(spec.get("method", "POST"), spec["url"], **kwargs)
-            results.append({"status": response.status_code, "headers": dict(response.headers), "text": response.text})
+            results.append({"status": response.status_code, "headers": {k.lower(): v for k, v in response.headers.items()}, "text": response.text})
     print(json.dumps(results))
 
 
