@@ -69,6 +69,8 @@ export function authFailure(ex: AnalyzedExchange): AuthFailure | undefined {
   if (code === 'invalid_client_id') return { signal: code, sub: 'unknown_client', strong: true };
   if (code === 'bad_client_secret') return { signal: code, sub: 'wrong_secret', strong: true };
   if (code === 'unauthorized_client' && /invalid client/.test(text)) return { signal: 'unauthorized_client (Invalid client credentials)', sub: 'generic', strong: true };
+  // Auth0 answers bad client credentials with 401 access_denied ("Unauthorized"); match the code and status, not the text.
+  if (ex.provider === 'auth0' && ex.response?.status === 401 && code === 'access_denied') return { signal: 'access_denied (HTTP 401)', sub: 'generic', strong: false };
   if (ex.kind === 'token' && ex.response?.status === 401 && !code) return { signal: 'HTTP 401 without an OAuth error', sub: 'generic', strong: false };
   return undefined;
 }
@@ -153,6 +155,10 @@ export function authFailureHint(ex: AnalyzedExchange, sub: AuthFailureSub): stri
       return ' Keycloak: check the client exists in this realm and that "Client authentication" (confidential) matches how the client authenticates.';
     case 'apple':
       return ' Apple: the client_secret is a JWT you sign (ES256, kid, iss = Team ID, sub = client id, aud = https://appleid.apple.com); regenerate it before it expires.';
+    case 'auth0':
+      return ' Auth0: check the application\'s Client ID and Client Secret (Applications → Settings) and, for client_credentials, that the application is authorized for the API (audience).';
+    case 'okta':
+      return ' Okta: check the client id and secret of the app integration, and that its Client authentication setting matches how the secret is sent.';
     case 'salesforce':
       return ' Salesforce: check the connected app\'s consumer key/secret and that sandbox credentials go to test.salesforce.com.';
     default:

@@ -93,6 +93,17 @@ describe('R09 client.authentication_failed', () => {
     expectNoSecret(r.of(0));
   });
 
+  it('Auth0 401 access_denied "Unauthorized" for a client_credentials request (medium)', () => {
+    const r = run([tokenRequest({
+      url: 'https://acme-dev.eu.auth0.com/oauth/token',
+      json: { grant_type: 'client_credentials', client_id: 'Xk3rV9yQ2mLp8Zt4Wn6bHc1JdF5gS7aE', client_secret: CLIENT_SECRET, audience: 'https://api.acme.test' },
+      response: oauthError('access_denied', 'Unauthorized', 401),
+    })]);
+    const f = one(r.of(0), 'client.authentication_failed');
+    expect(f.confidence).toBe('medium');
+    expect(f.detail).toMatch(/Auth0: check the application/);
+  });
+
   it('is silent on success and on a non-client error (invalid_grant)', () => {
     const r = run([
       tokenRequest({ url: ENTRA_TOKEN, form: ccForm() }),
