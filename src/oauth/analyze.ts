@@ -13,7 +13,7 @@ import {
   bodyText, detectFormat, headerValue, htmlExcerpt, htmlForms, htmlTitle, mediaType, parseBasic, parseCookieHeader,
   parseForm, parseSetCookie, parseUrl, tryJson, type Pairs,
 } from './parse.js';
-import { redactUrl, secretOrText, type BodyInput } from './redact.js';
+import { redactText, redactUrl, secretOrText, type BodyInput } from './redact.js';
 import type {
   AnalyzedExchange, AuthorizeFacts, AuthorizeResponseFacts, BasicAuthFacts, ClientAuthFacts, ClientAuthMethod, DecodedJwt,
   Param, PkceFacts, RequestFacts, ResponseFacts, SecretPlace, SecretRef,
@@ -256,8 +256,8 @@ export function analyze(captured: CapturedExchange, seq: number, c: SecretCollec
       ...(rs.input.encoding ? { encoding: rs.input.encoding } : {}),
       ...(rs.input.textError ?? res.body.decodeError ? { decodeError: c.sweep(rs.input.textError ?? res.body.decodeError ?? '') } : {}),
       ...(rs.form ? { form: toParams(rs.form, c, 'response.form') } : {}),
-      ...(title !== undefined ? { htmlTitle: c.sweep(title) } : {}),
-      ...(respHtml ? { htmlExcerpt: c.sweep(htmlExcerpt(respHtml)) } : {}),
+      ...(title !== undefined ? { htmlTitle: redactText(title, c) } : {}),
+      ...(respHtml ? { htmlExcerpt: redactText(htmlExcerpt(respHtml), c) } : {}),
       ...(rawLocation !== undefined ? { location: redactUrl(rawLocation, c, 'location') } : {}),
       ...(rh('cache-control') ? { cacheControl: rh('cache-control') } : {}),
       ...(rh('pragma') ? { pragma: rh('pragma') } : {}),
@@ -322,7 +322,7 @@ export function analyze(captured: CapturedExchange, seq: number, c: SecretCollec
     ...(responseFacts?.htmlExcerpt !== undefined ? { htmlExcerpt: responseFacts.htmlExcerpt } : {}),
     ...(authorizeResponse ? { params: authorizeResponse.params.map((p) => [p.name, typeof p.value === 'string' ? p.value : p.value.display] as [string, string]), paramsSource: authorizeResponse.via === 'location_fragment' ? 'fragment' as const : 'query' as const } : {}),
     now: at,
-  }, (s) => c.sweep(s));
+  }, (s) => redactText(s, c));
 
   const tokenResponse = res && rs && (kind === 'token' || kind === 'device_authorization' || kind === 'introspection' || kind === 'par')
     ? extractTokenResponse(rs.json, rs.form, c, fp, jwts) : undefined;

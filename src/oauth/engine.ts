@@ -13,7 +13,7 @@ import { EMPTY_CONFIG, type LensConfig } from './config.js';
 import { Fingerprinter } from './fingerprint.js';
 import { FlowTracker, type FlowLimits } from './flows.js';
 import { SecretCollector } from './inventory.js';
-import { minimalExchange, redactExchange, withOAuth } from './redact.js';
+import { minimalExchange, redactExchange, resweepFacts, withOAuth } from './redact.js';
 import { ALL_RULES } from './rules/index.js';
 import type { Rule, RuleContext } from './rules/types.js';
 import { RuleRunner } from './runner.js';
@@ -101,6 +101,8 @@ export class OAuthEngine {
         if (facts.response && exchange.response?.body.json !== undefined) facts.response.json = exchange.response.body.json;
       }
       facts.secrets = [...collector.occurrences];
+      // Text taken from bodies before the whole exchange was redacted: sweep again with every secret now known.
+      resweepFacts(facts, collector);
     } catch (err) {
       this.#stats.failed++;
       this.#logger?.warn({ code: 'OAL_ERR_ENGINE', exchangeId: captured.id, error: err instanceof Error ? err.name : typeof err }, 'analysis failed; exchange stored without headers or bodies');

@@ -115,7 +115,7 @@ export class SecretCollector {
 
   /** Adds a raw value (≥ 8 chars, so short common words are not blanked everywhere) and its encodings to the sweep list. */
   remember(value: string, marker: string): void {
-    if (value.length < 8 || this.#known.has(value)) return;
+    if (value.length < 8 || this.#known.has(value) || value.includes('[REDACTED')) return;
     const variants = new Set<string>([value]);
     const add = (v: string) => {
       if (v.length >= 8) variants.add(v);

@@ -7,9 +7,9 @@
  */
 import type { CapturedBody, CapturedExchange, RawHeaders } from '../capture/types.js';
 import type { BodyView, Exchange, OAuthView, Redacted, TransportError } from '../model.js';
-import { CLASS_B, SecretCollector, secretClass } from './inventory.js';
+import { CLASS_A, CLASS_B, SecretCollector, secretClass } from './inventory.js';
 import { formSegments, headerValue, htmlForms, parseBasic, parseCookieHeader, parseSetCookie } from './parse.js';
-import type { Param, SecretPlace, SecretRef } from './types.js';
+import type { AnalyzedExchange, Param, SecretPlace, SecretRef } from './types.js';
 
 /** Fingerprint kind for a parameter name (Basic password and body client_secret share `client_secret`). */
 export function kindFor(name: string): string {
@@ -171,12 +171,36 @@ export function redactMultipart(text: string, c: SecretCollector, side: 'request
   return redactText(text, c);
 }
 
-const NAMED_VALUE = /(["']?)([A-Za-z_][\w-]*)\1(\s*[:=]\s*)(["']?)([^"'&\s<>,;}\]]*)/g;
+const escapeRe = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/**
+ * `name=value`, `name: value`, `"name": "value"` for secret names only (inventory, or names that say token/secret/…),
+ * so a harmless `said: "access_token"` cannot swallow the key that follows it.
+ */
+const NAMED_VALUE = new RegExp(
+  `(["']?)(?<![\\w-])(${[...CLASS_A, ...CLASS_B].map(escapeRe).join('|')}|[\\w-]*(?:token|secret|passw|api_?key|apikey|assertion|session)[\\w-]*)\\1(\\s*[:=]\\s*)`
+  // A quoted value runs to its closing quote (or the end of a truncated body); an unquoted one to a delimiter.
+  + `(?:(")((?:[^"\\\\]|\\\\.)*)|(')([^']*)|()([^"'&\\s<>,;}\\]]*))`,
+  'gi',
+);
+
+function unescapeJson(raw: string): string {
+  try {
+    return JSON.parse(`"${raw}"`) as string;
+  } catch {
+    return raw;
+  }
+}
 
 /** Free text: `name=value` / `"name": "value"` pairs with secret names, remembered secrets and shapes. */
 export function redactText(text: string, c: SecretCollector): string {
-  const swept = text.replace(NAMED_VALUE, (m, q1: string, name: string, sep: string, q2: string, value: string) => {
-    if (!value || !secretClass(name, value)) return m;
+  const swept = text.replace(NAMED_VALUE, (m, q1: string, name: string, sep: string, ...rest: unknown[]) => {
+    const [dq, dv, sq, sv, nq, nv] = rest as Array<string | undefined>;
+    const q2 = dq ?? sq ?? nq ?? '';
+    const raw = dv ?? sv ?? nv ?? '';
+    // JSON-escaped inside double quotes: the secret is the unescaped value.
+    const value = dq !== undefined ? unescapeJson(raw) : raw;
+    if (!value || value.startsWith('[REDACTED') || !secretClass(name, value)) return m;
+    if (value !== raw) c.remember(raw, c.mint(kindFor(name), name, value).display);
     return `${q1}${name}${q1}${sep}${q2}${c.mint(kindFor(name), name, value, 'response.html').display}`;
   });
   return c.sweep(swept);
@@ -326,4 +350,23 @@ export function minimalExchange(captured: CapturedExchange, seq: number, c: Secr
     oauth: { kind: 'other', findings: [] },
   };
   return exchange as Redacted<Exchange>;
+}
+
+/** Re-sweeps the free-text facts (provider error, HTML title/excerpt, transport error) with every secret of the exchange known. */
+export function resweepFacts(facts: AnalyzedExchange, c: SecretCollector): void {
+  const pe = facts.providerError;
+  if (pe) {
+    for (const key of ['error', 'errorDescription', 'errorUri', 'errorSubtype', 'htmlTitle', 'htmlExcerpt'] as const) {
+      const v = pe[key];
+      if (typeof v === 'string') pe[key] = c.sweep(v);
+    }
+    if (pe.facebook?.message) pe.facebook.message = c.sweep(pe.facebook.message);
+    for (const w of pe.wwwAuthenticate) for (const k of Object.keys(w.params)) w.params[k] = c.sweep(w.params[k] ?? '');
+  }
+  if (facts.response) {
+    if (facts.response.htmlTitle) facts.response.htmlTitle = c.sweep(facts.response.htmlTitle);
+    if (facts.response.htmlExcerpt) facts.response.htmlExcerpt = c.sweep(facts.response.htmlExcerpt);
+  }
+  if (facts.transportError) facts.transportError = { ...facts.transportError, message: c.sweep(facts.transportError.message) };
+  if (facts.authorizeResponse?.errorDescription) facts.authorizeResponse.errorDescription = c.sweep(facts.authorizeResponse.errorDescription);
 }

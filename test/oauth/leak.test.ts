@@ -78,6 +78,7 @@ const POSITIONS: Record<string, Position> = {
     return [ex];
   },
   html_error_page: (s) => [tokenRequest({ form: { grant_type: 'refresh_token', refresh_token: s }, response: { status: 500, html: `<html><head><title>Error</title></head><body>refresh_token=${s} failed</body></html>` } })],
+  html_only_secret: (s) => [tokenRequest({ form: { grant_type: 'client_credentials' }, response: { status: 502, html: `<html><head><title>Bad gateway access_token=${s}</title></head><body><p>upstream said: "access_token": "${s}"</p></body></html>` } })],
   text_echo: (s) => [tokenRequest({ form: { grant_type: 'password', username: 'bob', password: s }, response: { status: 400, text: `bad password ${s}` } })],
   transport_error: (s) => [tokenRequest({ form: { grant_type: 'client_credentials', client_secret: s }, response: null, error: { code: 'reset', message: `socket hang up while sending client_secret=${s}` } })],
   authorize_state_nonce: (s) => [exchange({ url: `${AUTHORIZE_URL}?response_type=code&client_id=${CLIENT_ID}&state=${encodeURIComponent(s)}&nonce=${encodeURIComponent(s)}&redirect_uri=${encodeURIComponent(REDIRECT_URI)}`, response: { status: 200, html: '<title>Login</title>' } })],
