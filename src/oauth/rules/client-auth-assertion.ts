@@ -6,7 +6,7 @@
 import type { Severity } from '../../model.js';
 import type { DecodedJwt } from '../types.js';
 import type { AnalyzedExchange, Rule, RuleContext } from './types.js';
-import { accepted, asErrorEvidence, errorCode, errorText, exchangeIds, hasAadsts, rejected } from './provider-signals.js';
+import { accepted, asErrorEvidence, errorCode, errorText, exchangeIds, hasAadsts, isoTime, rejected } from './provider-signals.js';
 import { AADSTS_R15, AUTH_KINDS, JWT_BEARER_ASSERTION, configuredClient, mechanisms } from './client-auth-util.js';
 
 const APPLE_AUD = 'https://appleid.apple.com';
@@ -80,7 +80,7 @@ function problems(ex: AnalyzedExchange, ctx: RuleContext, jwt: DecodedJwt, viaSe
   const exp = num(jwt.claims.exp);
   const iat = num(jwt.claims.iat);
   if (exp === undefined) out.push({ sub: 'exp', why: 'the assertion has no exp' });
-  else if (exp * 1000 <= reference) out.push({ sub: 'expired', why: `exp ${new Date(exp * 1000).toISOString()} is ${Math.round((reference - exp * 1000) / 1000)} s before the AS time` });
+  else if (exp * 1000 <= reference) out.push({ sub: 'expired', why: `exp ${isoTime(exp * 1000)} is ${Math.round((reference - exp * 1000) / 1000)} s before the AS time` });
   if (apple && exp !== undefined && iat !== undefined && exp - iat > APPLE_MAX_LIFETIME_S) out.push({ sub: 'lifetime', why: `lifetime ${Math.round((exp - iat) / 86400)} days exceeds Apple's 6-month maximum` });
   if (iat !== undefined && iat * 1000 > reference + ctx.thresholds.clockSkewWarnMs) out.push({ sub: 'iat_future', why: `iat is ${Math.round((iat * 1000 - reference) / 1000)} s after the AS time (clock skew)` });
 

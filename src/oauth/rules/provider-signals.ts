@@ -107,5 +107,11 @@ export function exchangeIds(ex: AnalyzedExchange, ...others: Array<AnalyzedExcha
 
 /** Where and when an exchange happened, for evidence. */
 export function where(ex: AnalyzedExchange): { id: string; at: string; request: string } {
-  return { id: ex.id, at: new Date(ex.at).toISOString(), request: `${ex.request.method} ${ex.request.url.base}` };
+  return { id: ex.id, at: isoTime(ex.at), request: `${ex.request.method} ${ex.request.url.base}` };
+}
+
+/** ISO time for evidence; a value Date cannot represent (a forged JWT exp) is shown as the number. */
+export function isoTime(ms: number): string {
+  const d = new Date(ms);
+  return Number.isFinite(d.getTime()) ? d.toISOString() : String(ms);
 }

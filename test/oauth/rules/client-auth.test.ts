@@ -332,6 +332,12 @@ describe('R15 client_assertion.invalid', () => {
     expect(r.codes[0]).not.toContain('client_assertion.invalid');
   });
 
+  it('survives absurd claim values (exp far outside the Date range)', () => {
+    const assertion = jwt({ iss: CLIENT_ID, sub: CLIENT_ID, aud: TOKEN_URL, exp: -1e20, iat: 'yesterday', jti: 42 });
+    const r = run([tokenRequest({ at: T(1), form: { grant_type: 'client_credentials', client_id: CLIENT_ID, client_assertion_type: assertionType, client_assertion: assertion }, response: oauthError('invalid_client', 'Client authentication failed', 401) })]);
+    expect(one(r.of(0), 'client_assertion.invalid').evidence?.problems).toContain('expired');
+  });
+
   it('is silent for a well-formed assertion', () => {
     const assertion = jwt({ iss: CLIENT_ID, sub: CLIENT_ID, aud: TOKEN_URL, exp: now + 300, iat: now, jti: 'unique-jti-0002' });
     const r = run([tokenRequest({ at: T(1), form: { grant_type: 'client_credentials', client_id: CLIENT_ID, client_assertion_type: assertionType, client_assertion: assertion } })]);
