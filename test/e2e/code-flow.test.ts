@@ -147,6 +147,23 @@ describe('authorization code flows through the proxy', () => {
   });
 });
 
+describe('the leak check itself', () => {
+  it('fails when a handled secret shows up in a log line, in any of the checked encodings', () => {
+    const secret = world.idp.clients.confidential.clientSecret!;
+    expect(world.secrets.has(secret)).toBe(true);
+    expect(world.secrets.size).toBeGreaterThan(10);
+    for (const form of [secret, Buffer.from(secret).toString('base64url')]) {
+      world.logLines.push(`{"msg":"oops ${form}"}`);
+      try {
+        expect(() => expectNoSecretLeak(world)).toThrow(/leaked/);
+      } finally {
+        world.logLines.pop();
+      }
+    }
+    expectNoSecretLeak(world);
+  });
+});
+
 describe('known engine bugs (it.fails: remove .fails once fixed)', () => {
   // responses-retries.ts loginLoop counts every authorize of the client from the same address in the
   // window, also those whose login completed (code issued and redeemed with 200): five quick,

@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { expect } from 'vitest';
+import { exchangesToHar } from '../../../src/har/har.js';
+import { exchangeToCurl } from '../../../src/har/curl.js';
 import { createLogger } from '../../../src/log.js';
 import type { Exchange, Finding, Redacted } from '../../../src/model.js';
 import { DEFAULT_THRESHOLDS, type LensConfig } from '../../../src/oauth/config.js';
@@ -157,9 +159,15 @@ export function describe(list: readonly StoredExchange[]): string {
   return list.map((e) => `#${e.seq} ${e.oauth.kind} ${e.request.method} ${e.request.url.slice(0, 80)} → ${e.response?.status ?? e.error?.code ?? '?'} [${codes(e).join(' ')}]`).join('\n');
 }
 
-/** No secret this world handled appears in the serialised store or the log, in any usual encoding. */
+/**
+ * No secret this world handled appears in any usual encoding in what a user can see: the serialised
+ * store (what the API and feed send), its HAR export, the copy-as-curl text of every exchange, the log.
+ */
 export function expectNoSecretLeak(world: World): void {
-  const text = JSON.stringify(world.session.lens.store.list()) + world.logLines.join('\n');
+  const stored = world.session.lens.store.list();
+  const text = [
+    JSON.stringify(stored), JSON.stringify(exchangesToHar(stored)), ...stored.map((e) => exchangeToCurl(e)), ...world.logLines,
+  ].join('\n');
   for (const secret of [...world.secrets, ...world.side.issued]) {
     const forms = [
       secret, encodeURIComponent(secret), Buffer.from(secret).toString('base64'), Buffer.from(secret).toString('base64url'),
