@@ -63,8 +63,16 @@ function behindTlsProxy(d: RedirectDiff, ctx: RuleContext): boolean {
 function severityFor(cls: DiffClass, ex: AnalyzedExchange, d: RedirectDiff): Severity {
   if (cls === 'host_port' && d.diff.loopbackPortOnly && !rejected(ex)) return 'info';
   if (d.comparison !== 'registered_vs_authorize' && accepted(ex)) return 'warning';
+  if (d.comparison === 'registered_vs_authorize' && issuedCode(ex)) return 'warning';
   return 'error';
 }
+
+/** The AS answered this authorize request with a code: it accepted the redirect_uri (prefix rule, or the config is stale). */
+function issuedCode(ex: AnalyzedExchange): boolean {
+  return ex.kind === 'authorize' && !!ex.authorizeResponse?.code;
+}
+
+const ACCEPTED_NOTE = ' The AS issued a code for it anyway: either the oauth-lens config is out of date or the AS matches loosely (GitHub accepts sub-paths), which a strict AS will not.';
 
 function classRule(cls: DiffClass): Rule {
   const code = CLASS_CODE[cls];
@@ -80,7 +88,7 @@ function classRule(cls: DiffClass): Rule {
       const also = d.diff.classes.filter((c) => c !== cls).map((c) => CLASS_LABEL[c]);
       const sub = cls === 'scheme' && behindTlsProxy(d, ctx) ? 'behind_tls_proxy' : undefined;
       const tolerated = severity === 'warning'
-        ? ' This AS accepted it, but an exact-match server (RFC 9700 §2.1) rejects it.'
+        ? (issuedCode(ex) ? ACCEPTED_NOTE : ' This AS accepted it, but an exact-match server (RFC 9700 §2.1) rejects it.')
         : cls === 'host_port' && d.diff.loopbackPortOnly
           ? (rejected(ex) ? ' The AS rejected it, so it does not follow RFC 8252 §7.3.' : ' This is allowed for native apps, noted for context.')
           : '';
@@ -150,9 +158,9 @@ const notRegistered: Rule = {
     if (a.notRegistered) {
       const n = a.notRegistered;
       const near = n.nearest ? ` The nearest registered entry is "${n.nearest}" (differs in ${n.diff?.notes.join('; ') || 'several places'}).` : '';
-      return [draft('redirect_uri.not_registered', 'error', a.role === 'authorize' ? 'high' : 'medium', ex, [],
+      return [draft('redirect_uri.not_registered', issuedCode(ex) ? 'warning' : 'error', a.role === 'authorize' ? 'high' : 'medium', ex, [],
         'redirect_uri is not registered for this client',
-        `The ${a.role} request uses redirect_uri "${n.value}", which is not byte-equal to any redirect URI registered for client_id ${ex.clientId ?? ex.authorize?.clientId ?? '?'}${env}.${near}${a.asSignal ? ' The AS rejected it too.' : ''} Fix: ${fix}`,
+        `The ${a.role} request uses redirect_uri "${n.value}", which is not byte-equal to any redirect URI registered for client_id ${ex.clientId ?? ex.authorize?.clientId ?? '?'}${env}.${near}${a.asSignal ? ' The AS rejected it too.' : ''}${issuedCode(ex) ? ACCEPTED_NOTE : ''} Fix: ${fix}`,
         fix, {
           redirect_uri: n.value, registered: n.registered, ...(n.nearest ? { nearest: n.nearest, differences: n.diff?.classes } : {}),
           environment: a.client?.name, ...(a.asSignal ? { as_signal: a.asSignal } : {}), ...asErrorField(ex),

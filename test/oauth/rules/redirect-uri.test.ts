@@ -266,6 +266,16 @@ describe('R07 redirect_uri.not_registered', () => {
     expect(one(r.of(0), 'redirect_uri.not_registered').evidence?.as_signal).toBe('redirect_uri_mismatch');
   });
 
+  it('is only a warning when the AS issued a code for it anyway (stale config or GitHub sub-path matching)', () => {
+    const r = run([authorizeRequest({ client_id: CLIENT_ID, redirect_uri: `${REDIRECT_URI}/github`, state: STATE, scope: 'read:user' }, {
+      url: 'https://github.com/login/oauth/authorize',
+      response: { status: 302, headers: { Location: `${REDIRECT_URI}/github?code=a1b2c3d4e5f6a7b8c9d0&state=${STATE}` } },
+    })], config);
+    const f = one(r.of(0), 'redirect_uri.not_registered');
+    expect(f.severity).toBe('warning');
+    expect(f.detail).toMatch(/issued a code for it anyway/);
+  });
+
   it('is silent when the redirect_uri is registered byte for byte', () => {
     const r = run([authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, state: STATE, code_challenge: CHALLENGE, code_challenge_method: 'S256' })], config);
     expect(r.codes[0]).toEqual([]);
