@@ -62,6 +62,8 @@ describe('authorization code flows through the proxy', () => {
     expect(exchange!.oauth.flowId).toBe(authorize?.oauth.flowId);
     expect(refresh!.oauth.flowId).toBe(authorize?.oauth.flowId);
     for (const e of all) expect(errors(world.current(e.id)), list([e])).toEqual([]);
+    expect(world.current(exchange!.id).oauth.findings).toEqual([]);
+    expect(world.current(refresh!.id).oauth.findings).toEqual([]);
     expect(all.map((e) => e.oauth.kind)).toEqual(expect.arrayContaining(['discovery', 'authorize', 'authorize_response', 'token']));
     expectNoSecretLeak(world);
   });
@@ -77,6 +79,22 @@ describe('authorization code flows through the proxy', () => {
     debug(exchange!);
     expect(primary(exchange!)?.code).toBe('redirect_uri.trailing_slash');
     expect(primary(exchange!)?.severity).toBe('error');
+    expectNoSecretLeak(world);
+  });
+
+  it('authorize request with a trailing-slash redirect_uri (Python requests): redirect_uri.trailing_slash against the registered URI', async () => {
+    const registered = world.idp.clients.confidential.redirectUris[0]!;
+    const mark = world.mark();
+    const [answer] = await python(world, { method: 'GET', url: world.idp.endpoints.authorization, params: Object.entries({
+      response_type: 'code', client_id: world.idp.clients.confidential.clientId, redirect_uri: `${registered}/`, scope: 'openid',
+      state: 'e2e-slash-authorize-02b', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256',
+    }) });
+    expect(answer!.status).toBe(400);
+    const [exchange] = await world.since(mark, 1, isAuthorize);
+    debug(exchange!);
+    const slash = finding(exchange!, 'redirect_uri.trailing_slash');
+    expect(slash?.severity, codes(exchange!).join(' ')).toBe('error');
+    expect(JSON.stringify(slash?.evidence)).toContain(registered);
     expectNoSecretLeak(world);
   });
 
