@@ -130,6 +130,24 @@ describe('upstream failures', () => {
     }
   });
 
+  it('NODE_EXTRA_CA_CERTS is part of upstream trust; --insecure-upstream is an explicit opt-in', async () => {
+    const otherCa = await createTestCa();
+    const foreign = await startHttpsUpstream({ ca: otherCa });
+    closers.push(() => foreign.close());
+    const caFile = path.join(tmpDir('extra-ca'), 'ca.pem');
+    fs.writeFileSync(caFile, otherCa.certPem);
+    const viaEnv = await startTestLens({ env: { NODE_EXTRA_CA_CERTS: caFile } });
+    const insecure = await startTestLens({ insecureUpstream: true });
+    try {
+      expect((await curl(viaEnv, `${foreign.url}/env`)).status).toBe(200);
+      expect((await curl(insecure, `${foreign.url}/insecure`)).status).toBe(200);
+      expect((await curl(lens, `${foreign.url}/default`)).status).toBe(502);
+    } finally {
+      await viaEnv.close();
+      await insecure.close();
+    }
+  });
+
   it('upstream reset mid-response cuts the client connection and records reset', async () => {
     const server = http.createServer((req, res) => {
       res.writeHead(200, { 'content-length': '1000' });

@@ -167,6 +167,42 @@ describe('responses arrive unchanged', () => {
   });
 });
 
+describe('protocol edges', () => {
+  it('a client offering HTTP/2 is served HTTP/1.1 via ALPN (no HTTP/2 in the MITM)', async () => {
+    const ca = path.join(lens.ca.paths.dir, 'ca.pem');
+    const { stdout, stderr } = await run('curl', ['-sv', '--http2', '--max-time', '10', '-x', lens.proxy.url, '--cacert', ca, `${https1.url}/h2`], { encoding: 'utf8' });
+    expect(stderr).toMatch(/ALPN: server accepted http\/1\.1|ALPN, server accepted to use http\/1\.1/);
+    expect(JSON.parse(stdout).url).toBe('/h2');
+  });
+
+  it('an IPv6 literal CONNECT target works (the library parsed it as "[")', async (t) => {
+    let v6: Upstream;
+    try {
+      v6 = await startHttpsUpstream({ ca: testCa, host: '::1' });
+    } catch {
+      return t.skip(); // no IPv6 loopback on this machine
+    }
+    try {
+      const res = await curl(lens, `https://[::1]:${v6.port}/v6`, ['--data-binary', FORM]);
+      expect(res.status).toBe(200);
+      expect(JSON.parse(res.body.toString()).sha256).toBe(sha256(FORM));
+      const cap = await lens.waitFor((c) => c.request.url === `https://[::1]:${v6.port}/v6`);
+      expect(cap.connectTarget).toBe(`[::1]:${v6.port}`);
+    } finally {
+      await v6.close();
+    }
+  });
+
+  it('the upstream is the CONNECT target, not a different inner Host header', async () => {
+    const ca = path.join(lens.ca.paths.dir, 'ca.pem');
+    const { stdout } = await run('curl', ['-sS', '--max-time', '10', '-x', lens.proxy.url, '--cacert', ca, '-H', 'Host: 127.0.0.3:1',
+      `${https1.url}/host-header`], { encoding: 'utf8' });
+    expect(JSON.parse(stdout).url).toBe('/host-header');
+    const cap = await lens.waitFor((c) => c.request.url.endsWith('/host-header'));
+    expect(cap.request.headers).toContainEqual(['Host', '127.0.0.3:1']);
+  });
+});
+
 describe('keep-alive on both sides', () => {
   it('20 sequential requests reuse one tunnel and one upstream connection', async () => {
     const up = await startHttpsUpstream({ ca: testCa });
