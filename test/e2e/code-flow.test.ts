@@ -198,27 +198,6 @@ describe('the leak check itself', () => {
   });
 });
 
-describe('known engine bugs (it.fails: remove .fails once fixed)', () => {
-  // responses-retries.ts loginLoop counts every authorize of the client from the same address in the
-  // window, also those whose login completed (code issued and redeemed with 200): five quick,
-  // successful logins (a test suite, several apps or tabs on one machine) are reported as a login loop.
-  it.fails('five completed logins in a row are not a login loop (retry.storm)', async () => {
-    const conf = world.idp.clients.confidential;
-    const mark = world.mark();
-    for (let i = 0; i < 5; i++) {
-      const done = await login(world, { state: `e2e-loop-free-${i}-abcdef` });
-      expect((await tokenByCurl([
-        ['grant_type', 'authorization_code'], ['code', done.code], ['redirect_uri', done.redirectUri], ['code_verifier', done.verifier],
-      ])).status).toBe(200);
-    }
-    const authorizes = await world.since(mark, 5, isAuthorize);
-    debug(...authorizes);
-    expect(conf.clientId).toBe('demo-app');
-    for (const a of authorizes) expect(codes(world.current(a.id))).not.toContain('*retry.storm:error');
-    for (const a of authorizes) expect(finding(world.current(a.id), 'retry.storm')).toBeUndefined();
-  });
-});
-
 function debug(...exchanges: Parameters<typeof list>[0][number][]): void {
   if (process.env.E2E_DEBUG) console.log(list(exchanges), '\n', exchanges.map((e) => e.oauth.findings.map((f) => `${f.code}: ${f.title}`).join('\n')).join('\n'));
 }
