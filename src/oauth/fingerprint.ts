@@ -3,7 +3,7 @@
  * so equal secrets of one kind correlate while the fp is useless as a guessing oracle outside this
  * install. This module, with analyze.ts, is where raw secret values are handled; it returns only facts.
  */
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SecretRef, ValueAnomaly } from './types.js';
@@ -112,11 +112,11 @@ export interface MintOptions {
 
 /** Computes fingerprints under one install key. The only holder of the key. */
 export class Fingerprinter {
-  #key: Buffer;
+  #key: KeyObject;
 
   constructor(key: Buffer) {
     if (key.length < 16) throw new FingerprintKeyError('fingerprint key must be at least 16 bytes');
-    this.#key = Buffer.from(key);
+    this.#key = createSecretKey(Buffer.from(key));
   }
 
   /** 32 hex chars (16 bytes) of HMAC-SHA256(key, kind \0 value). */

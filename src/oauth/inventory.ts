@@ -88,6 +88,7 @@ export class SecretCollector {
   #sorted: Known[] | undefined;
   #registry: MintOptions['registry'];
   #seen = new Set<string>();
+  #cache = new Map<string, SecretRef>();
 
   constructor(fingerprinter: Fingerprinter, registry?: MintOptions['registry']) {
     this.#fp = fingerprinter;
@@ -100,9 +101,15 @@ export class SecretCollector {
 
   /** Mints a SecretRef, remembers the raw value for sweeping, and records where it was seen. */
   mint(kind: string, name: string, value: string, place?: SecretPlace, options: MintOptions = {}): SecretRef {
-    const ref = this.#fp.mint(kind, name, value, kind === 'client_secret' ? { ...options, registry: this.#registry } : options);
-    // Cookie values are often benign words (`theme=darkmode`): only sweep for long ones elsewhere.
-    if (!kind.startsWith('cookie:') || value.length >= 12) this.remember(value, ref.display);
+    // The same secret is met several times per exchange (facts, body, URL): compute its facts once.
+    const key = `${kind}\0${name}\0${options.variants ? 1 : 0}\0${value}`;
+    let ref = this.#cache.get(key);
+    if (!ref) {
+      ref = this.#fp.mint(kind, name, value, kind === 'client_secret' ? { ...options, registry: this.#registry } : options);
+      this.#cache.set(key, ref);
+      // Cookie values are often benign words (`theme=darkmode`): only sweep for long ones elsewhere.
+      if (!kind.startsWith('cookie:') || value.length >= 12) this.remember(value, ref.display);
+    }
     if (place) {
       const key = `${place}\0${name}\0${ref.fp}`;
       if (!this.#seen.has(key)) {
@@ -121,7 +128,8 @@ export class SecretCollector {
       if (v.length >= 8) variants.add(v);
     };
     add(encodeURIComponent(value));
-    add(new URLSearchParams({ v: value }).toString().slice(2));
+    // application/x-www-form-urlencoded (as URLSearchParams writes it), without building a URLSearchParams.
+    add(encodeURIComponent(value).replace(/%20/g, '+').replace(/[!'()~]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`));
     add(JSON.stringify(value).slice(1, -1));
     add(Buffer.from(value, 'utf8').toString('base64').replace(/=+$/, ''));
     add(Buffer.from(value, 'utf8').toString('base64url'));
