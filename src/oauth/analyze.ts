@@ -9,9 +9,10 @@ import { extractDiscovery, extractJwksKids, extractProviderError, extractTokenRe
 import { pkceFacts, valueAnomalies, type Fingerprinter } from './fingerprint.js';
 import type { SecretCollector } from './inventory.js';
 import { decodeJwt, looksLikeJwt } from './jwt.js';
+import { htmlExcerpt, htmlForms, htmlTitle } from './html.js';
 import {
-  bodyText, detectFormat, headerValue, htmlExcerpt, htmlForms, htmlTitle, mediaType, parseBasic, parseCookieHeader,
-  parseForm, parseSetCookie, parseUrl, tryJson, type Pairs,
+  bodyText, detectFormat, headerValue, mediaType, parseBasic, parseCookieHeader, parseForm, parseSetCookie, parseUrl, tryJson,
+  type Pairs,
 } from './parse.js';
 import { redactText, redactUrl, secretOrText, type BodyInput } from './redact.js';
 import type {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
-  formDecode, htmlExcerpt, htmlForms, htmlTitle, parseBasic, parseCookieHeader, parseForm, parseRetryAfter, parseSetCookie,
-  parseUrl, parseWwwAuthenticate, detectFormat, bodyText,
+  formDecode, parseBasic, parseCookieHeader, parseForm, parseRetryAfter, parseSetCookie, parseUrl, parseWwwAuthenticate,
+  detectFormat, bodyText,
 } from '../../src/oauth/parse.js';
+import { htmlExcerpt, htmlForms, htmlTitle } from '../../src/oauth/html.js';
 import { extractProviderError } from '../../src/oauth/extract.js';
 import { gzipSync } from 'node:zlib';
 
