@@ -43,6 +43,17 @@ class Index {
   }
 }
 
+/** Transport failures that happen before any request byte reaches the server (same set as rules/code-util.ts). */
+const NEVER_SENT = new Set(['dns', 'refused', 'tls_hostname', 'tls_expired', 'tls_untrusted', 'tls_other', 'proxy_loop']);
+
+/** Whether the server can have received the request: it answered, or the transport failed only after sending began. */
+function requestDelivered(ex: AnalyzedExchange): boolean {
+  if (ex.response) return true;
+  const err = ex.transportError;
+  if (!err) return true;
+  return !NEVER_SENT.has(err.code) && ex.timings.requestSent !== undefined;
+}
+
 const CODE_VARIANTS = ['decoded', 'encoded', 'plus_as_space', 'trimmed', 'unquoted', 'as_state'] as const;
 
 export class FlowTracker {
@@ -150,7 +161,8 @@ export class FlowTracker {
       this.#atIssued.add(tr.accessToken?.ref.fp, id);
     }
     const secret = ex.clientAuth.clientSecret ?? ex.clientAuth.basic?.secret;
-    if (secret && secret.length > 0 && !this.#secretFirst.has(secret.fp)) {
+    // Only where the secret was actually delivered: a refused connection or failed TLS handshake sent nothing (R10 learned).
+    if (secret && secret.length > 0 && requestDelivered(ex) && !this.#secretFirst.has(secret.fp)) {
       this.#secretFirst.set(secret.fp, { exchangeId: id, host: ex.request.url.host, issuer: ex.issuer, at: ex.at });
       if (this.#secretFirst.size > 1_000) {
         const first = this.#secretFirst.keys().next();

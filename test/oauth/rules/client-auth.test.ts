@@ -148,6 +148,27 @@ describe('R10 client.env_mismatch', () => {
     expectNoSecret(r.of(1));
   });
 
+  it('without config: an attempt that never reached its host (TLS failure, refused connection) does not count as "first sent"', () => {
+    const stagingToken = 'https://idp-staging.example.com/oauth/token';
+    const r = run([
+      tokenRequest({ url: stagingToken, form: ccForm(), response: null, error: { code: 'tls_untrusted', message: 'upstream idp-staging.example.com:443 presented a certificate from an untrusted CA', nodeCode: 'SELF_SIGNED_CERT_IN_CHAIN' } }),
+      tokenRequest({ url: stagingToken, form: ccForm(), response: null, error: { code: 'refused', message: 'upstream idp-staging.example.com:443 refused the connection', nodeCode: 'ECONNREFUSED' } }),
+      tokenRequest({ form: ccForm(), response: oauthError('invalid_client', 'Client authentication failed', 401) }),
+      tokenRequest({ form: ccForm() }),
+    ]);
+    expect(r.codes.flat()).not.toContain('client.env_mismatch');
+  });
+
+  it('without config: a request cut off after it was sent (reset) still counts as delivered', () => {
+    const r = run([
+      tokenRequest({ url: 'https://idp-staging.example.com/oauth/token', form: ccForm(), response: null, error: { code: 'reset', message: 'upstream idp-staging.example.com:443 closed the connection', nodeCode: 'ECONNRESET' } }),
+      tokenRequest({ form: ccForm(), response: oauthError('invalid_client', 'Client authentication failed', 401) }),
+    ]);
+    const f = one(r.of(1), 'client.env_mismatch');
+    expect(f.detail).toMatch(/first sent to https:\/\/idp-staging\.example\.com/);
+    expectNoSecret(r.of(1));
+  });
+
   it('without config, a second AS that accepts the same secret is only a warning', () => {
     const r = run([tokenRequest({ form: ccForm() }), tokenRequest({ url: 'https://login.example.com/oauth/token', form: ccForm() })]);
     const f = one(r.of(1), 'client.env_mismatch');
