@@ -5,6 +5,7 @@
  * Keys are fingerprints only; no secret is held.
  */
 import type { Thresholds } from './config.js';
+import { isSuccess } from './facts.js';
 import type { Correlation } from './rules/types.js';
 import type { AnalyzedExchange, DiscoveryMetadata, SecretRef } from './types.js';
 
@@ -230,6 +231,12 @@ export class FlowTracker {
     return ex.pkce.verifierS256 || ex.pkce.verifierPlainFp ? this.#list([...new Set(ids)], ex.id, true).filter((a) => a.seq < ex.seq) : [];
   }
 
+  /** Whether the flow of exchange `id` has a successful token exchange (as far as known now). */
+  #flowCompleted(id: string): boolean {
+    const flowId = this.flowOf(id);
+    return !!flowId && this.#list(this.#byFlow.get(flowId)).some((x) => x.kind === 'token' && isSuccess(x));
+  }
+
   /** The correlation view rules get for `ex`, relative to everything currently known. */
   correlation(ex: AnalyzedExchange, t: Thresholds): Correlation {
     const before = (list: AnalyzedExchange[]) => list.filter((x) => x.seq < ex.seq);
@@ -322,6 +329,11 @@ export class FlowTracker {
     const clientId = ex.clientId ?? ex.authorize?.clientId ?? authorize?.authorize?.clientId;
     const authzWindow = (a: AnalyzedExchange) => a.seq < ex.seq && ex.at - a.at <= t.authorizeWindowMs;
     c.recentAuthorizes = clientId ? this.#list(this.#authzByClient.get(clientId), ex.id).filter(authzWindow) : [];
+    if (ex.kind === 'authorize') {
+      // R48 login loop: logins that completed are not part of a loop.
+      const completed = [...c.recentAuthorizes, ex].filter((a) => this.#flowCompleted(a.id)).map((a) => a.id);
+      if (completed.length) c.completedAuthorizeIds = completed;
+    }
 
     const hostWindow = Math.max(t.retryStorm.windowMs, t.outage.windowMs);
     const laterWindow = Math.max(t.redirectFollowMs, t.retryStorm.windowMs);

@@ -63,6 +63,11 @@ export interface Correlation {
   pkceMatches: AnalyzedExchange[];
   /** Recent authorize requests (within `authorizeWindowMs`) for the same client_id, any state. */
   recentAuthorizes: AnalyzedExchange[];
+  /**
+   * For an authorize request: ids among `recentAuthorizes` and the exchange itself whose flow reached a
+   * successful token exchange (completed logins, which are no login loop — R48). Absent when none.
+   */
+  completedAuthorizeIds?: string[];
   /** Recent exchanges to the same host within the larger of the retry/outage windows, oldest first. */
   sameHostEarlier: AnalyzedExchange[];
   /** Exchanges to the same host that arrived after this one within `redirectFollowMs`/retry windows. */
