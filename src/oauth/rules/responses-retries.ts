@@ -23,15 +23,22 @@ function nonRetryable(e: AnalyzedExchange): boolean {
 
 const STORM_FIX = 'Classify errors: retry only 5xx, 429 and network failures, with exponential backoff and jitter; on a 4xx stop and surface the error; make callback failures visible instead of restarting the login.';
 
+/**
+ * A login loop: the same browser keeps starting logins for the client that never complete. Logins whose
+ * flow reached a successful token exchange are left out (a user signing in five times is no loop);
+ * those without a callback, with a callback error or a failed token exchange count.
+ */
 function loginLoop(ex: AnalyzedExchange, ctx: RuleContext) {
   const { count, windowMs } = ctx.thresholds.retryStorm;
+  const completed = new Set(ctx.correlation.completedAuthorizeIds ?? []);
+  if (completed.has(ex.id)) return [];
   const loop = ctx.correlation.recentAuthorizes.filter((a) => ex.at - a.at <= windowMs && a.clientAddress === ex.clientAddress
-    && a.authorize?.clientId === ex.authorize?.clientId);
+    && a.authorize?.clientId === ex.authorize?.clientId && !completed.has(a.id));
   if (loop.length + 1 < count) return [];
   return [{
     code: 'retry.storm' as const, severity: 'error' as const,
     title: `Login loop: ${loop.length + 1} authorize requests for ${ex.authorize?.clientId ?? 'the client'} within ${seconds(ex.at - (loop[0]?.at ?? ex.at))}`,
-    detail: `The same browser started ${loop.length + 1} authorization requests for client ${ex.authorize?.clientId ?? '?'} within ${seconds(windowMs)}: the callback most likely fails (state/cookie/session) and the app restarts the login, so "the loop repeats forever". Look at the callback responses between them. ${STORM_FIX}`,
+    detail: `The same browser started ${loop.length + 1} authorization requests for client ${ex.authorize?.clientId ?? '?'} within ${seconds(windowMs)} without reaching a successful token exchange: the callback most likely fails (state/cookie/session) and the app restarts the login, so "the loop repeats forever". Look at the callback responses between them. ${STORM_FIX}`,
     fix: STORM_FIX,
     evidence: { ...baseEvidence(ex), pattern: 'login_loop', attempts: loop.length + 1, window_ms: windowMs, exchanges: idList([...loop.map((a) => a.id), ex.id]) },
     confidence: 'medium' as const,

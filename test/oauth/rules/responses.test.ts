@@ -244,6 +244,44 @@ describe('retry.storm (R48)', () => {
     expect(f.confidence).toBe('medium');
   });
 
+  /** One login at second `s`: authorize → 302 with code → callback → token exchange, cut short or failing as `end` says. */
+  function login(i: number, s: number, end: 'no_callback' | 'callback_error' | 'token_failure' | 'completed') {
+    const { verifier, challenge } = pkcePair();
+    const state = `state-login-${i}-abcdef0123`;
+    const code = `SplxlOBeZQQYbYS6WxSbIA-login-${i}-0123456789`;
+    const out = [authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, scope: 'openid profile', state, code_challenge: challenge, code_challenge_method: 'S256' }, { at: T(s), url: AUTHORIZE_URL })];
+    if (end === 'no_callback') return { exchanges: out, code };
+    const answer = end === 'callback_error' ? { error: 'access_denied', error_description: 'The user denied the request', state } : { code, state };
+    out.push(authorizeRedirect(answer, { at: T(s + 1) }), callbackRequest(answer, { at: T(s + 1.2) }));
+    if (end === 'callback_error') return { exchanges: out, code };
+    const form = { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, client_id: CLIENT_ID, client_secret: CLIENT_SECRET, code_verifier: verifier };
+    out.push(tokenRequest({ at: T(s + 1.5), form, response: end === 'completed' ? tokenSuccess({ scope: 'openid profile' }) : oauthError('invalid_grant', 'Invalid authorization code') }));
+    return { exchanges: out, code };
+  }
+
+  it('flags a login loop of five logins that did not complete (no callback, callback error, token failure)', () => {
+    const ends = ['no_callback', 'callback_error', 'token_failure', 'token_failure', 'no_callback'] as const;
+    const logins = ends.map((end, i) => login(i, 1 + i * 4, end));
+    const all = logins.flatMap((l) => l.exchanges);
+    const r = runRules(all);
+    const last = all.indexOf(logins[4]!.exchanges[0]!);
+    const f = only(r, last, 'retry.storm');
+    expect(f.severity).toBe('error');
+    expect(f.evidence).toMatchObject({ pattern: 'login_loop', attempts: 5 });
+    expect(f.exchangeIds).toEqual(logins.map((l) => r.exchanges[all.indexOf(l.exchanges[0]!)]!.id));
+    expectNoSecrets(r, [...SECRETS, ...logins.map((l) => l.code)]);
+  });
+
+  it('near miss: five quick logins that all completed with a 200 token exchange are no login loop', () => {
+    const logins = [0, 1, 2, 3, 4].map((i) => login(i, 1 + i * 4, 'completed'));
+    const all = logins.flatMap((l) => l.exchanges);
+    const r = runRules(all);
+    all.forEach((_, i) => none(r, i, 'retry.storm'));
+    // One more login that is cut short is still no loop: only one login did not complete.
+    const r2 = runRules([...all, ...login(5, 22, 'no_callback').exchanges]);
+    none(r2, all.length, 'retry.storm');
+  });
+
   it('reports Entra AADSTS50196 loop detection on the first sight', () => {
     const r = runRules([tokenRequest({ url: 'https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token', form: ccForm, response: oauthError('invalid_request', 'AADSTS50196: The server terminated an operation because it encountered a client request loop.', 400, { error_codes: [50196] }) })]);
     expect(only(r, 0, 'retry.storm').evidence?.pattern).toBe('provider_loop_detected');
