@@ -2,7 +2,7 @@
  * End to end, the login-loop branch of retry.storm, in a world of its own (the rule looks back 60 s
  * over every authorize request of the client, so other scenarios' logins must not count).
  * A real loop — the app keeps restarting the login and never redeems a code — is a storm; a quick
- * series of logins that all completed is not (currently misreported: see the it.fails below).
+ * series of logins that all completed is not.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { curl, login } from './support/clients.js';
@@ -25,10 +25,9 @@ function debug(exchanges: StoredExchange[]): void {
 }
 
 describe('login loops through the proxy', () => {
-  // Known engine bug, kept as a regression test: loginLoop in src/oauth/rules/responses-retries.ts counts
-  // every authorize of the client from the same address in the window, including logins that completed
-  // (code issued and redeemed with 200). Remove .fails once completed flows are left out.
-  it.fails('five completed logins in a row are not a login loop (retry.storm)', async () => {
+  // Regression test: loginLoop (src/oauth/rules/responses-retries.ts) used to count every authorize of the
+  // client from the same address in the window, including logins that completed (code redeemed with 200).
+  it('five completed logins in a row are not a login loop (retry.storm)', async () => {
     const conf = world.idp.clients.confidential;
     const mark = world.mark();
     for (let i = 0; i < 5; i++) {
