@@ -4,20 +4,20 @@
  * per-exchange SecretCollector; the returned facts hold none.
  */
 import type { CapturedExchange } from '../capture/types.js';
+import { authorizationFacts, clientAuthFacts, pkceFactsFor, refOf, textOf } from './analyze-auth.js';
 import { classify, type Classification, type EndpointBook } from './classify.js';
 import { extractDiscovery, extractJwksKids, extractProviderError, extractTokenResponse, splitScopes } from './extract.js';
-import { pkceFacts, valueAnomalies, type Fingerprinter } from './fingerprint.js';
+import type { Fingerprinter } from './fingerprint.js';
 import type { SecretCollector } from './inventory.js';
 import { decodeJwt, looksLikeJwt } from './jwt.js';
 import { htmlExcerpt, htmlForms, htmlTitle } from './html.js';
 import {
-  bodyText, detectFormat, headerValue, mediaType, parseBasic, parseCookieHeader, parseForm, parseSetCookie, parseUrl, tryJson,
+  bodyText, detectFormat, headerValue, mediaType, parseCookieHeader, parseForm, parseSetCookie, parseUrl, tryJson,
   type Pairs,
 } from './parse.js';
 import { redactText, redactUrl, secretOrText, type BodyInput } from './redact.js';
 import type {
-  AnalyzedExchange, AuthorizeFacts, AuthorizeResponseFacts, BasicAuthFacts, ClientAuthFacts, ClientAuthMethod, DecodedJwt,
-  Param, PkceFacts, RequestFacts, ResponseFacts, SecretPlace, SecretRef,
+  AnalyzedExchange, AuthorizeFacts, AuthorizeResponseFacts, DecodedJwt, Param, RequestFacts, ResponseFacts, SecretPlace,
 } from './types.js';
 
 export interface AnalyzeDeps {
@@ -61,14 +61,6 @@ function toParams(pairs: Pairs, c: SecretCollector, place: SecretPlace): Param[]
   return pairs.map(([name, value]) => ({ name, value: secretOrText(name, value, c, place) }));
 }
 
-const textOf = (params: Param[], name: string): string | undefined => {
-  const v = params.find((p) => p.name === name)?.value;
-  return typeof v === 'string' ? v : undefined;
-};
-const refOf = (params: Param[], name: string): SecretRef | undefined => {
-  const v = params.find((p) => p.name === name)?.value;
-  return v !== undefined && typeof v !== 'string' ? v : undefined;
-};
 const rawOf = (pairs: Pairs | undefined, name: string): string | undefined => pairs?.find(([n]) => n === name)?.[1];
 
 export function analyze(captured: CapturedExchange, seq: number, c: SecretCollector, deps: AnalyzeDeps): Analysis {
@@ -133,75 +125,14 @@ export function analyze(captured: CapturedExchange, seq: number, c: SecretCollec
     if (JWT_PARAMS.has(name) && looksLikeJwt(value)) jwts.push(decodeJwt(value, `request.${name}`, fp, name === 'client_assertion' || name === 'client_secret' ? ['sub'] : []));
   }
 
-  // Headers.
   const h = (n: string) => headerValue(req.headers, n);
-  const authorization = h('authorization');
-  const authScheme = authorization ? /^(\S+)/.exec(authorization.trim())?.[1] : undefined;
-  let basic: BasicAuthFacts | undefined;
-  let bearer: SecretRef | undefined;
-  if (authorization && authScheme && /^basic$/i.test(authScheme)) {
-    const parts = parseBasic(authorization.trim().slice(authScheme.length));
-    const raw = `${parts.rawUser ?? ''}${parts.rawPass ?? ''}`;
-    basic = {
-      validBase64: parts.validBase64,
-      hasColon: parts.hasColon,
-      ...(parts.user !== undefined ? { clientId: parts.user } : {}),
-      ...(parts.rawUser !== undefined ? { rawClientId: parts.rawUser } : {}),
-      clientIdAnomalies: parts.user !== undefined ? valueAnomalies(parts.user) : [],
-      ...(parts.pass !== undefined ? { secret: c.mint('client_secret', 'client_secret', parts.pass, 'request.header') } : {}),
-      needsFormEncoding: /[ &=:+]|[^\x00-\x7f]|%(?![0-9A-Fa-f]{2})/.test(raw),
-      looksFormEncoded: /%[0-9A-Fa-f]{2}/.test(raw),
-    };
-  } else if (authorization && authScheme && /^(bearer|dpop)$/i.test(authScheme)) {
-    const token = authorization.trim().slice(authScheme.length).trim();
-    bearer = c.mint('access_token', 'access_token', token, 'request.header');
-    if (looksLikeJwt(token)) jwts.push(decodeJwt(token, 'header.authorization', fp));
-  }
+  const { scheme: authScheme, basic, bearer } = authorizationFacts(h('authorization'), c, fp, jwts);
   const dpop = h('dpop');
   if (dpop && looksLikeJwt(dpop.trim())) jwts.push(decodeJwt(dpop.trim(), 'header.dpop', fp));
-
-  const bodyClientId = textOf(lookup('client_id'), 'client_id');
-  const clientSecret = refOf(lookup('client_secret'), 'client_secret');
-  const clientAssertion = refOf(lookup('client_assertion'), 'client_assertion');
-  const methods: ClientAuthMethod[] = [];
-  if (basic) methods.push('basic');
-  if (clientSecret) methods.push('post');
-  if (clientAssertion) methods.push('jwt');
-  if (!methods.length) methods.push('none');
-  const assertionJwt = jwts.find((j) => j.location === 'request.client_assertion') ?? jwts.find((j) => j.location === 'request.client_secret');
-  const clientAuth: ClientAuthFacts = {
-    methods,
-    ...(basic ? { basic } : {}),
-    ...(bodyClientId !== undefined ? { bodyClientId } : {}),
-    bodyClientIdAnomalies: bodyClientId !== undefined ? valueAnomalies(bodyClientId) : [],
-    ...(clientSecret ? { clientSecret } : {}),
-    ...(textOf(lookup('client_assertion_type'), 'client_assertion_type') !== undefined ? { clientAssertionType: textOf(lookup('client_assertion_type'), 'client_assertion_type') } : {}),
-    ...(clientAssertion ? { clientAssertion } : {}),
-    ...(assertionJwt ? { assertionJwt } : {}),
-  };
-
-  // PKCE.
-  const pkce: PkceFacts = {};
-  const challenge = textOf(lookup('code_challenge'), 'code_challenge');
-  const method = textOf(lookup('code_challenge_method'), 'code_challenge_method');
-  if (challenge !== undefined) {
-    pkce.codeChallenge = challenge;
-    pkce.challengeWellFormed = /^[A-Za-z0-9_-]{43}$/.test(challenge);
-    pkce.challengePlainFp = fp.fp('pkce_plain', challenge);
-  }
-  if (method !== undefined) pkce.codeChallengeMethod = method;
-  const rawVerifier = rawOf(pairs, 'code_verifier') ?? rawOf(query, 'code_verifier');
-  if (rawVerifier !== undefined) {
-    const facts = pkceFacts(rawVerifier);
-    pkce.verifier = refOf(lookup('code_verifier'), 'code_verifier');
-    pkce.verifierLength = rawVerifier.length;
-    pkce.verifierCharsetValid = /^[A-Za-z0-9\-._~]*$/.test(rawVerifier);
-    pkce.verifierS256 = facts.s256;
-    pkce.verifierS256Hex = facts.hex;
-    pkce.verifierS256StdBase64 = facts.stdBase64;
-    pkce.verifierDoubleS256 = facts.doubleS256;
-    pkce.verifierPlainFp = fp.fp('pkce_plain', rawVerifier);
-  }
+  const clientAuth = clientAuthFacts(basic, lookup, jwts);
+  const bodyClientId = clientAuth.bodyClientId;
+  const assertionJwt = clientAuth.assertionJwt;
+  const pkce = pkceFactsFor(lookup, rawOf(pairs, 'code_verifier') ?? rawOf(query, 'code_verifier'), fp);
 
   const scopeRaw = textOf(lookup('scope'), 'scope');
   const grantType = textOf(lookup('grant_type'), 'grant_type');

@@ -30,7 +30,6 @@ function entry(rule: string, severity: Severity, family: RuleFamily, rank: numbe
 }
 
 const P = { probableOk: true } as const;
-const K = { config: 'required' } as const;
 const k = { config: 'optional' } as const;
 
 export const CATALOGUE = {
