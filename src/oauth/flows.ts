@@ -8,6 +8,7 @@ import type { Thresholds } from './config.js';
 import { isSuccess } from './facts.js';
 import type { Correlation } from './rules/types.js';
 import type { AnalyzedExchange, DiscoveryMetadata, SecretRef } from './types.js';
+import { Index } from './bounded-index.js';
 
 export interface FlowLimits {
   /** Most exchanges remembered for correlation. */
@@ -21,27 +22,6 @@ export const DEFAULT_FLOW_LIMITS: FlowLimits = { maxExchanges: 5_000, maxPerKey:
 interface Entry {
   ex: AnalyzedExchange;
   flowId?: string;
-}
-
-/** Map of key → ids (oldest first), bounded in keys and ids per key. */
-class Index {
-  #map = new Map<string, string[]>();
-  constructor(readonly maxKeys: number, readonly maxPerKey: number) {}
-  add(key: string | undefined, id: string): void {
-    if (!key) return;
-    const list = this.#map.get(key) ?? [];
-    if (!list.includes(id)) list.push(id);
-    if (list.length > this.maxPerKey) list.shift();
-    this.#map.delete(key);
-    this.#map.set(key, list);
-    if (this.#map.size > this.maxKeys) {
-      const first = this.#map.keys().next();
-      if (!first.done) this.#map.delete(first.value);
-    }
-  }
-  get(key: string | undefined): readonly string[] {
-    return key ? this.#map.get(key) ?? [] : [];
-  }
 }
 
 /** Transport failures that happen before any request byte reaches the server (same set as rules/code-util.ts). */
