@@ -3,14 +3,12 @@
  * wire encoding, never appears — raw, percent-encoded, form-encoded, base64/base64url or JSON-escaped —
  * in the serialised redacted exchanges, in what rules see, in the engine's log output or in error text.
  */
-import { describe, expect, it, vi } from 'vitest';
-
-// Isolated from the rule families (written in parallel); the boundary does not depend on them.
-vi.mock('../../src/oauth/rules/index.js', () => ({ ALL_RULES: [] }));
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { gzipSync } from 'node:zlib';
 import { OAuthEngine } from '../../src/oauth/engine.js';
 import type { Rule } from '../../src/oauth/rules/types.js';
+import { ALL_RULES } from '../../src/oauth/rules/index.js';
 import type { CapturedExchange } from '../../src/capture/types.js';
 import {
   APP, AUTHORIZE_URL, CLIENT_ID, REDIRECT_URI, TOKEN_URL, authorizeRedirect, callbackRequest, encodeForm, exchange, jwt,
@@ -113,7 +111,8 @@ describe('redaction boundary (property)', () => {
         const engine = new OAuthEngine({
           fingerprintKey: Buffer.alloc(32, 1),
           logger: { warn: (obj, msg) => void logs.push(JSON.stringify(obj), msg) },
-          rules: [throwingRule(seen)],
+          // Every real rule (their findings' evidence is part of the output) plus one that throws with what it saw.
+          rules: [...ALL_RULES, throwingRule(seen)],
         });
         const list = (POSITIONS[position] as Position)(secret);
         const output: string[] = [];
@@ -137,7 +136,7 @@ describe('redaction boundary (property)', () => {
   it('every position is exercised and redacted (deterministic sweep)', () => {
     const secret = 'Zq8+kP/9xL2=mW4~nT7$rB5*vC1';
     for (const [position, build] of Object.entries(POSITIONS)) {
-      const engine = new OAuthEngine({ fingerprintKey: Buffer.alloc(32, 2), rules: [] });
+      const engine = new OAuthEngine({ fingerprintKey: Buffer.alloc(32, 2) });
       const text = build(secret).map((c, i) => JSON.stringify(engine.ingest(c, i + 1).exchange)).join('\n');
       for (const needle of needles(secret)) expect(text.includes(needle), `${position}: ${needle}`).toBe(false);
     }
