@@ -75,17 +75,19 @@ export function hasSecretShape(value: string): boolean {
   });
 }
 
-interface Known {
-  marker: string;
-  variants: string[];
-}
+/** Values shorter than this are not swept elsewhere (too likely to be ordinary words); also the index prefix length. */
+const MIN_SWEEP = 8;
+/** Most distinct secrets swept per exchange; later ones are still redacted where they are named. */
+const MAX_KNOWN = 2_000;
 
 /** Per-exchange collector. Discard it once the exchange is redacted. */
 export class SecretCollector {
   readonly occurrences: SecretOccurrence[] = [];
   #fp: Fingerprinter;
-  #known = new Map<string, Known>();
-  #sorted: Known[] | undefined;
+  #known = new Set<string>();
+  #byPrefix = new Map<string, Array<{ text: string; marker: string }>>();
+  /** Bitmap of the first UTF-16 unit of every indexed prefix: most text positions are rejected without a lookup. */
+  #firstChars = new Uint8Array(65_536);
   #registry: MintOptions['registry'];
   #seen = new Set<string>();
   #cache = new Map<string, SecretRef>();
@@ -122,10 +124,11 @@ export class SecretCollector {
 
   /** Adds a raw value (≥ 8 chars, so short common words are not blanked everywhere) and its encodings to the sweep list. */
   remember(value: string, marker: string): void {
-    if (value.length < 8 || this.#known.has(value) || value.includes('[REDACTED')) return;
+    if (value.length < MIN_SWEEP || this.#known.has(value) || value.includes('[REDACTED') || this.#known.size >= MAX_KNOWN) return;
+    this.#known.add(value);
     const variants = new Set<string>([value]);
     const add = (v: string) => {
-      if (v.length >= 8) variants.add(v);
+      if (v.length >= MIN_SWEEP) variants.add(v);
     };
     add(encodeURIComponent(value));
     // application/x-www-form-urlencoded (as URLSearchParams writes it), without building a URLSearchParams.
@@ -136,20 +139,24 @@ export class SecretCollector {
     add(encodeURIComponent(encodeURIComponent(value)));
     const trimmed = value.trim();
     if (trimmed !== value) add(trimmed);
-    this.#known.set(value, { marker, variants: [...variants].sort((a, b) => b.length - a.length) });
-    this.#sorted = undefined;
+    for (const text of variants) {
+      const prefix = text.slice(0, MIN_SWEEP);
+      this.#firstChars[prefix.charCodeAt(0)] = 1;
+      const list = this.#byPrefix.get(prefix) ?? [];
+      list.push({ text, marker });
+      list.sort((a, b) => b.text.length - a.text.length);
+      this.#byPrefix.set(prefix, list);
+    }
   }
 
-  /** Replaces every remembered secret (any encoding) and every secret-shaped value in `text`. */
+  /**
+   * Replaces every remembered secret (any encoding) and every secret-shaped value in `text`.
+   * Known values are found through an index of their first 8 characters: linear in the text length,
+   * whatever the number of secrets (a JSON body can hold thousands).
+   */
   sweep(text: string, _name = 'value'): string {
     if (!text) return text;
-    let out = text;
-    if (this.#known.size) {
-      this.#sorted ??= [...this.#known.values()].sort((a, b) => (b.variants[0]?.length ?? 0) - (a.variants[0]?.length ?? 0));
-      for (const known of this.#sorted) {
-        for (const v of known.variants) if (out.includes(v)) out = out.split(v).join(known.marker);
-      }
-    }
+    let out = this.#byPrefix.size && text.length >= MIN_SWEEP ? this.#replaceKnown(text) : text;
     for (const { label, re } of SHAPES) {
       re.lastIndex = 0;
       if (!re.test(out)) continue;
@@ -157,5 +164,25 @@ export class SecretCollector {
       out = out.replace(re, (match) => this.mint(`shape:${label}`, label, match).display);
     }
     return out;
+  }
+
+  #replaceKnown(text: string): string {
+    let result = '';
+    let last = 0;
+    const first = this.#firstChars;
+    for (let i = 0; i <= text.length - MIN_SWEEP;) {
+      if (!first[text.charCodeAt(i)]) {
+        i++;
+        continue;
+      }
+      const candidates = this.#byPrefix.get(text.slice(i, i + MIN_SWEEP));
+      const hit = candidates?.find((k) => text.startsWith(k.text, i));
+      if (hit) {
+        result += text.slice(last, i) + hit.marker;
+        i += hit.text.length;
+        last = i;
+      } else i++;
+    }
+    return last === 0 ? text : result + text.slice(last);
   }
 }
