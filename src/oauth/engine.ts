@@ -166,8 +166,8 @@ export class OAuthEngine {
       if (!stored) continue;
       const flowId = this.#flows.flowOf(prev.id);
       const findings = this.#runner.run(prev, this.#context(prev, latest.at), flowId);
+      if (flowId === stored.oauth.flowId && JSON.stringify(findings) === JSON.stringify(stored.oauth.findings)) continue;
       const view = this.#view(prev, flowId, findings);
-      if (JSON.stringify(view) === JSON.stringify(stored.oauth)) continue;
       const next = withOAuth(stored, view);
       this.#remember(next);
       updated.push(next);

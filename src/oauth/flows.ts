@@ -35,6 +35,23 @@ function requestDelivered(ex: AnalyzedExchange): boolean {
   return !NEVER_SENT.has(err.code) && ex.timings.requestSent !== undefined;
 }
 
+/** Defines `key` on `c` as an enumerable, memoised getter (still serialisable, computed only when read). */
+function lazy<K extends keyof Correlation>(c: Correlation, key: K, compute: () => Correlation[K]): void {
+  let value: Correlation[K];
+  let done = false;
+  Object.defineProperty(c, key, {
+    enumerable: true,
+    configurable: true,
+    get: () => {
+      if (!done) {
+        value = compute();
+        done = true;
+      }
+      return value;
+    },
+  });
+}
+
 const CODE_VARIANTS = ['decoded', 'encoded', 'plus_as_space', 'trimmed', 'unquoted', 'as_state'] as const;
 
 export class FlowTracker {
@@ -301,7 +318,8 @@ export class FlowTracker {
       });
       if (rotated) c.refreshRotatedBy = rotated;
       const clientWindow = Math.max(t.retryStorm.windowMs, 3_600_000);
-      c.sameClientEarlier = ex.clientId ? before(this.#list(this.#byClient.get(ex.clientId), ex.id)).filter((x) => ex.at - x.at <= clientWindow) : [];
+      const clientId = ex.clientId;
+      if (clientId) lazy(c, 'sameClientEarlier', () => before(this.#list(this.#byClient.get(clientId), ex.id)).filter((x) => ex.at - x.at <= clientWindow));
     }
     if (authorize) c.authorize = authorize;
     if (authorizeResponse) c.authorizeResponse = authorizeResponse;
@@ -315,11 +333,13 @@ export class FlowTracker {
       if (completed.length) c.completedAuthorizeIds = completed;
     }
 
+    // Per-host lists are the largest (up to 100 each) and most rules never read them: computed on first read.
     const hostWindow = Math.max(t.retryStorm.windowMs, t.outage.windowMs);
     const laterWindow = Math.max(t.redirectFollowMs, t.retryStorm.windowMs);
-    const sameHost = this.#list(this.#byHost.get(ex.request.url.host), ex.id);
-    c.sameHostEarlier = sameHost.filter((x) => x.seq < ex.seq && ex.at - x.at <= hostWindow);
-    c.sameHostLater = sameHost.filter((x) => x.seq > ex.seq && x.at - ex.at <= laterWindow);
+    let sameHost: AnalyzedExchange[] | undefined;
+    const hostList = () => (sameHost ??= this.#list(this.#byHost.get(ex.request.url.host), ex.id));
+    lazy(c, 'sameHostEarlier', () => hostList().filter((x) => x.seq < ex.seq && ex.at - x.at <= hostWindow));
+    lazy(c, 'sameHostLater', () => hostList().filter((x) => x.seq > ex.seq && x.at - ex.at <= laterWindow));
 
     const discovery = this.#metadata(ex.issuer, ex.request.url.base);
     if (discovery) c.discovery = discovery;

@@ -86,8 +86,9 @@ export class SecretCollector {
   #fp: Fingerprinter;
   #known = new Set<string>();
   #byPrefix = new Map<string, Array<{ text: string; marker: string }>>();
-  /** Bitmap of the first UTF-16 unit of every indexed prefix: most text positions are rejected without a lookup. */
-  #firstChars = new Uint8Array(65_536);
+  #generation = 0;
+  /** Bitmap of the first character (codes < 256) of every indexed prefix: most text positions are rejected without a lookup. */
+  #firstChars = new Uint8Array(256);
   #registry: MintOptions['registry'];
   #seen = new Set<string>();
   #cache = new Map<string, SecretRef>();
@@ -99,6 +100,11 @@ export class SecretCollector {
 
   fp(kind: string, value: string): string {
     return this.#fp.fp(kind, value);
+  }
+
+  /** Grows whenever a new secret is remembered: text swept before that must be swept again. */
+  get generation(): number {
+    return this.#generation;
   }
 
   /** Mints a SecretRef, remembers the raw value for sweeping, and records where it was seen. */
@@ -126,6 +132,7 @@ export class SecretCollector {
   remember(value: string, marker: string): void {
     if (value.length < MIN_SWEEP || this.#known.has(value) || value.includes('[REDACTED') || this.#known.size >= MAX_KNOWN) return;
     this.#known.add(value);
+    this.#generation++;
     const variants = new Set<string>([value]);
     const add = (v: string) => {
       if (v.length >= MIN_SWEEP) variants.add(v);
@@ -141,7 +148,8 @@ export class SecretCollector {
     if (trimmed !== value) add(trimmed);
     for (const text of variants) {
       const prefix = text.slice(0, MIN_SWEEP);
-      this.#firstChars[prefix.charCodeAt(0)] = 1;
+      const code = prefix.charCodeAt(0);
+      if (code < 256) this.#firstChars[code] = 1;
       const list = this.#byPrefix.get(prefix) ?? [];
       list.push({ text, marker });
       list.sort((a, b) => b.text.length - a.text.length);
@@ -171,7 +179,8 @@ export class SecretCollector {
     let last = 0;
     const first = this.#firstChars;
     for (let i = 0; i <= text.length - MIN_SWEEP;) {
-      if (!first[text.charCodeAt(i)]) {
+      const code = text.charCodeAt(i);
+      if (code < 256 && !first[code]) {
         i++;
         continue;
       }

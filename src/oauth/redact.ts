@@ -83,13 +83,20 @@ export interface RedactInput {
  */
 export function redactExchange(input: RedactInput, c: SecretCollector): Redacted<Exchange> {
   const { captured } = input;
+  // Each part remembers how many secrets were known when it was redacted; the second pass below only
+  // re-sweeps parts that were redacted before some secret was learned (e.g. a code first seen in the body).
   const requestHeaders = redactHeaders(captured.request.headers, c, 'request');
+  const gReqHeaders = c.generation;
   const requestBody = redactBody(input.requestBody, c, 'request');
+  const gReqBody = c.generation;
   const responseHeaders = captured.response ? redactHeaders(captured.response.headers, c, 'response') : undefined;
+  const gResHeaders = c.generation;
   const responseBody = captured.response && input.responseBody ? redactBody(input.responseBody, c, 'response') : undefined;
+  const gResBody = c.generation;
   const url = redactUrl(captured.request.url, c, 'request');
-  // Second pass: values learned late (e.g. a code first seen in the body) are swept from everything.
-  const sweepHeaders = (h: RawHeaders) => h.map(([n, v]) => [n, c.sweep(v)] as [string, string]);
+  const stale = (g: number) => g !== c.generation;
+  const sweepHeaders = (h: RawHeaders, g: number) => (stale(g) ? h.map(([n, v]) => [n, c.sweep(v)] as [string, string]) : h);
+  const sweepBody = (b: BodyView, g: number) => (stale(g) ? resweepBody(b, c) : b);
   const exchange: Exchange = {
     id: captured.id,
     seq: input.seq,
@@ -100,16 +107,16 @@ export function redactExchange(input: RedactInput, c: SecretCollector): Redacted
       method: c.sweep(captured.request.method),
       url: c.sweep(url),
       httpVersion: captured.request.httpVersion,
-      headers: sweepHeaders(requestHeaders),
-      body: resweepBody(requestBody, c),
+      headers: sweepHeaders(requestHeaders, gReqHeaders),
+      body: sweepBody(requestBody, gReqBody),
     },
     ...(captured.response && responseHeaders && responseBody ? {
       response: {
         status: captured.response.status,
         statusText: c.sweep(captured.response.statusText),
         httpVersion: captured.response.httpVersion,
-        headers: sweepHeaders(responseHeaders),
-        body: resweepBody(responseBody, c),
+        headers: sweepHeaders(responseHeaders, gResHeaders),
+        body: sweepBody(responseBody, gResBody),
       },
     } : {}),
     ...(captured.tls ? { tls: structuredClone(captured.tls) } : {}),
