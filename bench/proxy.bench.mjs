@@ -25,7 +25,9 @@ const main = upstreams.hosts[0];
 const extra = upstreams.hosts.slice(1);
 
 // The proxy in a child process.
-const child = fork(path.join(here, 'proxy-child.mjs'), [path.join(tmp, 'lens-certs'), upstreamCaFile], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+// BENCH_PROXY_NODE_FLAGS (e.g. --max-semi-space-size=4) tunes the proxy process only.
+const proxyFlags = (process.env.BENCH_PROXY_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+const child = fork(path.join(here, 'proxy-child.mjs'), [path.join(tmp, 'lens-certs'), upstreamCaFile], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: proxyFlags });
 const ready = await new Promise((resolve) => child.once('message', resolve));
 const lensCa = fs.readFileSync(ready.caPath, 'utf8');
 const ask = (msg) => new Promise((resolve) => { child.once('message', resolve); child.send(msg); });
@@ -173,6 +175,7 @@ row('proxy peak RSS (child process)', '', rssMiB, 'MiB', '', '≤ 120 MiB', rssM
 
 console.log(`proxy peak RSS after each phase (MiB): ${Object.entries(rssAfter).map(([k, v]) => `${k}: ${(v / 1048576).toFixed(0)}`).join('; ')}`);
 console.log(`load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (other processes share the CPUs)`);
+console.log(`proxy node flags: ${proxyFlags.join(' ') || '(none)'}`);
 console.log(`node ${process.version}, ${os.cpus().length} CPU(s) ${os.cpus()[0]?.model ?? ''}; ${DURATION_MS} ms per timed scenario; leaves signed: ${stats.leaves}; exchanges captured: ${stats.captured}`);
 const header = ['scenario', 'direct', 'oauth-lens', 'unit', 'ratio', 'target', ''];
 const lines = results.map((r) => [r.name, fmt(r.direct), fmt(r.proxied), r.unit, r.ratio === '' ? '' : `${fmt(r.ratio, 2)}×`, r.target, r.pass === null ? '' : r.pass ? 'ok' : 'MISS']);

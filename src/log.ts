@@ -4,7 +4,8 @@
  * The `redact` paths are only a backstop; nothing secret should be handed to the logger in the first place.
  */
 import pino, { type Logger, type DestinationStream } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
+import type PinoPretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -34,6 +35,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const usePretty = options.pretty ?? (options.destination === undefined && process.stdout.isTTY === true);
   if (usePretty) {
     // In-process pretty stream (no worker thread): one process, ordered output.
+    // Loaded only for a TTY: it pulls in several modules a headless proxy does not need.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
     const stream = pretty({ colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'id', singleLine: true, destination: 1 });
     return pino(base, stream);
   }
