@@ -67,7 +67,7 @@ export class EndpointBook {
   #configured = new Set<string>();
 
   constructor(tokenEndpoints: readonly string[] = []) {
-    for (const url of tokenEndpoints) this.#configured.add(parseUrl(url).base);
+    for (const url of tokenEndpoints) this.#configured.add(endpointKey(url));
   }
 
   learn(meta: DiscoveryMetadata): void {
@@ -76,9 +76,9 @@ export class EndpointBook {
     trim(this.#metadata, 100);
     const add = (url: string | undefined, kind: ExchangeKind) => {
       if (!url) return;
-      const base = parseUrl(url).base;
-      this.#endpoints.delete(base);
-      this.#endpoints.set(base, { kind, issuer: meta.issuer });
+      const key = endpointKey(url);
+      this.#endpoints.delete(key);
+      this.#endpoints.set(key, { kind, issuer: meta.issuer });
     };
     add(meta.tokenEndpoint, 'token');
     add(meta.authorizationEndpoint, 'authorize');
@@ -92,27 +92,27 @@ export class EndpointBook {
     trim(this.#endpoints, MAX_LEARNED);
   }
 
-  endpoint(base: string): { kind: ExchangeKind; issuer: string } | undefined {
-    return this.#endpoints.get(base);
+  endpoint(url: string | UrlInfo): { kind: ExchangeKind; issuer: string } | undefined {
+    return this.#endpoints.get(endpointKey(url));
   }
 
   /** Metadata for an issuer, or for the issuer owning an endpoint base / host. */
   metadataFor(issuer: string, base?: string): DiscoveryMetadata | undefined {
     const direct = this.#metadata.get(issuer);
     if (direct) return direct;
-    const owner = base ? this.#endpoints.get(base)?.issuer : undefined;
+    const owner = base ? this.#endpoints.get(endpointKey(base))?.issuer : undefined;
     return owner ? this.#metadata.get(owner) : undefined;
   }
 
-  isConfiguredToken(base: string): boolean {
-    return this.#configured.has(base);
+  isConfiguredToken(url: string | UrlInfo): boolean {
+    return this.#configured.has(endpointKey(url));
   }
 
   noteAuthorize(host: string, redirectUri: string | undefined, at: number): void {
     this.#authorizeHosts.set(host, at);
     trim(this.#authorizeHosts, MAX_LEARNED);
     if (redirectUri) {
-      this.#redirectBases.set(parseUrl(redirectUri).base, at);
+      this.#redirectBases.set(endpointKey(redirectUri), at);
       trim(this.#redirectBases, MAX_LEARNED);
     }
   }
@@ -121,9 +121,15 @@ export class EndpointBook {
     return this.#authorizeHosts.has(host);
   }
 
-  isRedirectBase(base: string): boolean {
-    return this.#redirectBases.has(base);
+  isRedirectBase(url: string | UrlInfo): boolean {
+    return this.#redirectBases.has(endpointKey(url));
   }
+}
+
+/** Endpoint identity: scheme, lower-case host, effective port and exact path (`:443` and no port are the same endpoint). */
+export function endpointKey(url: string | UrlInfo): string {
+  const u = typeof url === 'string' ? parseUrl(url) : url;
+  return `${u.scheme}://${u.host}:${u.port}${u.path}`;
 }
 
 function trim<K, V>(map: Map<K, V>, max: number): void {
@@ -161,9 +167,9 @@ export function classify(input: ClassifyInput, book: EndpointBook): Classificati
     return result('discovery', 'shape', 0, isObject(respJson) && typeof respJson.issuer === 'string' ? respJson.issuer : issuerDefault);
   }
 
-  const learned = book.endpoint(url.base);
+  const learned = book.endpoint(url);
   if (learned) return result(learned.kind, 'discovery', 0, learned.issuer);
-  if (book.isConfiguredToken(url.base)) return result('token', 'config');
+  if (book.isConfiguredToken(url)) return result('token', 'config');
 
   const params = input.form ?? (input.json ? Object.entries(input.json).map(([k, v]) => [k, typeof v === 'string' ? v : ''] as [string, string]) : undefined);
   const paramNames = names(params);
@@ -190,7 +196,7 @@ export function classify(input: ClassifyInput, book: EndpointBook): Classificati
   }
   if (resp?.formPostInputs && hasAuthzResp(names(resp.formPostInputs))) return result('authorize_response', 'shape');
   const callbackNames = method === 'POST' && formNames.size ? formNames : queryNames;
-  if (!callbackNames.has('grant_type') && (hasAuthzResp(callbackNames) || (book.isRedirectBase(url.base) && (callbackNames.has('code') || callbackNames.has('error'))))) {
+  if (!callbackNames.has('grant_type') && (hasAuthzResp(callbackNames) || (book.isRedirectBase(url) && (callbackNames.has('code') || callbackNames.has('error'))))) {
     return result('authorize_response', 'shape');
   }
 

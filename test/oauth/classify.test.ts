@@ -68,6 +68,9 @@ describe('classify: shapes and learned endpoints', () => {
     const url = 'https://internal.example/mint';
     expect(kinds([exchange({ method: 'POST', url, form: { a: 'b' }, response: { status: 200, text: 'ok' } })], { tokenEndpoints: [url] })).toEqual(['token']);
     expect(kinds([exchange({ method: 'POST', url, form: { a: 'b' }, response: { status: 200, text: 'ok' } })])).toEqual(['other']);
+    // An explicit default port is the same endpoint; another path is not.
+    expect(kinds([exchange({ method: 'POST', url: 'https://internal.example:443/mint', form: { a: 'b' }, response: { status: 200, text: 'ok' } })], { tokenEndpoints: [url] })).toEqual(['token']);
+    expect(kinds([exchange({ method: 'POST', url: `${url}/`, form: { a: 'b' }, response: { status: 200, text: 'ok' } })], { tokenEndpoints: [url] })).toEqual(['other']);
   });
 
   it('jwks, introspection, revocation, device authorization, PAR by response shape', () => {
