@@ -102,12 +102,21 @@ describe('correlation', () => {
     expect(seen.get(list[2]!.id)?.secretFirstSeen).toMatchObject({ exchangeId: list[0]!.id, host: 'idp.example.com' });
   });
 
-  it('memory stays bounded', () => {
-    const engine = new OAuthEngine({ fingerprintKey: TEST_FINGERPRINT_KEY, rules: [], flowLimits: { maxExchanges: 50 } });
-    for (let i = 0; i < 300; i++) {
-      const c = tokenRequest({ form: { grant_type: 'authorization_code', code: `code-${i}-abcdef` } });
+  it('memory stays bounded: exchanges beyond maxExchanges are forgotten', () => {
+    const { seen, rule } = recorder();
+    const engine = new OAuthEngine({ fingerprintKey: TEST_FINGERPRINT_KEY, rules: [rule], flowLimits: { maxExchanges: 50 } });
+    const send = (i: number, code: string) => {
+      const c = tokenRequest({ form: { grant_type: 'authorization_code', code } });
       engine.ingest({ ...c, timings: { ...c.timings, start: T(i) } }, i + 1);
-    }
-    expect(engine.stats.ingested).toBe(300);
+      return c.id;
+    };
+    send(0, 'the-first-code-123');
+    const recent = send(1, 'a-recent-code-456');
+    for (let i = 2; i < 300; i++) send(i, i === 290 ? 'a-recent-code-456' : `code-${i}-abcdef`);
+    const again = send(300, 'the-first-code-123');
+    expect(seen.get(again)?.sameCodeEarlier).toEqual([]); // evicted long ago
+    const last = send(301, 'a-recent-code-456');
+    expect(seen.get(last)?.sameCodeEarlier.map((x) => x.id)).toHaveLength(1); // the one at 290 is still known, the one at 1 is not
+    expect(seen.get(last)?.sameCodeEarlier[0]?.id).not.toBe(recent);
   });
 });
