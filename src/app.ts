@@ -80,7 +80,9 @@ export async function startLens(options: LensOptions = {}): Promise<Lens> {
     onClientTlsError: (target, code) => logger.warn(
       { target, code }, `client TLS handshake for ${target} failed (${code}): does the client trust ${ca.paths.cert}?`,
     ),
-    onLibraryCrash: (err, origin) => logger.warn({ err: errorSummary(err), origin }, 'contained an error thrown inside http-mitm-proxy'),
+    onLibraryCrash: (err, origin, contained) => (contained
+      ? logger.warn({ err: errorSummary(err), origin }, 'contained an error thrown inside http-mitm-proxy')
+      : logger.fatal({ err: errorSummary(err), origin }, 'unexpected error; exiting')),
   });
   if (options.insecureUpstream) logger.warn('upstream certificates are NOT verified (--insecure-upstream)');
 

@@ -40,6 +40,7 @@ export class BodyTap {
   /** The captured body; decoding is done later, off the hot path. */
   snapshot(): CapturedBody {
     const bytes = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#kept);
+    this.#chunks = [bytes]; // release the parts now, not when the whole recording is collected
     return { bytes, size: this.#size, truncated: this.#size > this.#kept };
   }
 }

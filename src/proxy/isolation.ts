@@ -64,7 +64,8 @@ export function isKnownLibraryCrash(err: unknown): boolean {
   return KNOWN_LIBRARY_CODES.has(e.code ?? '') && (e.stack ?? '').includes('http-mitm-proxy');
 }
 
-export type CrashReporter = (err: unknown, origin: 'uncaughtException' | 'unhandledRejection') => void;
+/** `contained` is true for the library's known errors (process kept alive), false for a fatal one. */
+export type CrashReporter = (err: unknown, origin: 'uncaughtException' | 'unhandledRejection', contained: boolean) => void;
 
 let guardUsers = 0;
 const crashReporters = new Set<CrashReporter>();
@@ -76,14 +77,23 @@ function onRejection(reason: unknown): void {
 }
 function handle(err: unknown, origin: 'uncaughtException' | 'unhandledRejection'): void {
   if (isKnownLibraryCrash(err)) {
-    for (const r of crashReporters) r(err, origin);
+    report(err, origin, true);
     return;
   }
   // Not ours to swallow: when nobody else listens, behave like Node would (exit), after one log line.
   if (process.listenerCount(origin) > 1) return;
-  for (const r of crashReporters) r(err, origin);
+  report(err, origin, false);
   process.exitCode = 1;
   process.exit(1);
+}
+function report(err: unknown, origin: 'uncaughtException' | 'unhandledRejection', contained: boolean): void {
+  for (const r of crashReporters) {
+    try {
+      r(err, origin, contained);
+    } catch {
+      // reporting must not throw from inside the guard
+    }
+  }
 }
 
 /** Keep the process alive through the library's known uncaught errors; anything else still exits. */

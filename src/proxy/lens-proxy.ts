@@ -26,6 +26,9 @@ import { mapUpstreamError } from './upstream-errors.js';
 
 export const DEFAULT_UPSTREAM_TIMEOUT_MS = 30_000;
 
+/** Receives each finished exchange after `setImmediate`; raw (unredacted), so only the engine may keep it. */
+export type CaptureSink = (captured: CapturedExchange) => void;
+
 export interface LensProxyOptions {
   ca: CertificateAuthority;
   /** Bind address (default 127.0.0.1). */
@@ -42,7 +45,7 @@ export interface LensProxyOptions {
   refusedPorts?: number[];
   leafCacheSize?: number;
   /** Receives every finished exchange, after setImmediate. A throw is counted, never propagated. */
-  onCapture: (captured: CapturedExchange) => void;
+  onCapture: CaptureSink;
   onCaptureError?: (err: unknown) => void;
   /** Where the library's own console output goes (default: dropped). */
   onLibraryNoise?: LibraryNoise;
