@@ -185,4 +185,8 @@ export function resweepFacts(facts: AnalyzedExchange, c: SecretCollector): void 
   }
   if (facts.transportError) facts.transportError = { ...facts.transportError, message: c.sweep(facts.transportError.message) };
   if (facts.authorizeResponse?.errorDescription) facts.authorizeResponse.errorDescription = c.sweep(facts.authorizeResponse.errorDescription);
+  // Allow-listed JWT claims are Class C, but a buggy client can put a query with secrets into e.g. a DPoP `htu`.
+  for (const jwt of facts.jwts) {
+    for (const [k, v] of Object.entries(jwt.claims)) if (typeof v === 'string') jwt.claims[k] = redactText(v, c);
+  }
 }

@@ -46,6 +46,7 @@ const POSITIONS: Record<string, Position> = {
   form_assertion_jwt: (s) => [tokenRequest({ form: { grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: jwt({ iss: CLIENT_ID, sub: CLIENT_ID, secret_claim: s }) } })],
   basic_auth: (s) => [tokenRequest({ form: { grant_type: 'client_credentials' }, basic: [CLIENT_ID, s] })],
   basic_auth_unencoded: (s) => [tokenRequest({ form: { grant_type: 'client_credentials' }, basicRaw: [CLIENT_ID, s] })],
+  dpop_htu_query: (s) => [exchange({ method: 'POST', url: `${TOKEN_URL}`, headers: { DPoP: jwt({ htm: 'POST', htu: `${TOKEN_URL}?access_token=${encodeURIComponent(s)}`, iat: 1 }, { alg: 'ES256', typ: 'dpop+jwt' }) }, form: { grant_type: 'client_credentials' }, response: json({ access_token: 'a'.repeat(24), token_type: 'DPoP' }) })],
   bearer_header: (s) => [exchange({ url: 'https://api.example.com/v1/me', bearer: s, response: json({ ok: true }) })],
   bearer_jwt: (s) => [exchange({ url: 'https://api.example.com/v1/me', bearer: jwt({ sub: s, email: s, scope: 'read' }), response: json({ ok: true }) })],
   api_key_header: (s) => [exchange({ url: 'https://api.example.com/v1/x', headers: { 'X-Api-Key': s }, response: json({}) })],
