@@ -228,6 +228,10 @@ export class LensProxy {
     mitm.onResponseEnd((ctx, cb) => cb(guarded(() => forwardTrailers(ctx))));
     mitm.onWebSocketConnection((ctx, cb) => cb(guarded(() => this.#onWebSocket(ctx))));
     mitm.onWebSocketError(() => {});
+    // Inner connections never pass through listen(), so Node's header/request timeout checks do not run:
+    // an idle limit keeps a silent tunnel from holding a socket forever (upstream waits are 30 s by default).
+    this.#inner.timeout = Math.max(120_000, this.#timeoutMs * 2);
+    this.#inner.keepAliveTimeout = 30_000;
     this.#inner.on('request', (req, res) => internals._onHttpServerRequest(isEncrypted(req.socket), req, res));
     this.#inner.on('upgrade', (req, socket, head) => {
       this.#wss.handleUpgrade(req, socket, head, (ws) => {
