@@ -193,6 +193,28 @@ describe('protocol edges', () => {
     }
   });
 
+  it('plain HTTP inside a CONNECT tunnel is forwarded to the CONNECT target and captured', async () => {
+    const net = await import('node:net');
+    const reply = await new Promise<string>((resolve, reject) => {
+      const sock = net.connect(lens.proxy.port, '127.0.0.1', () => sock.write(`CONNECT 127.0.0.1:${http1.port} HTTP/1.1\r\nHost: 127.0.0.1:${http1.port}\r\n\r\n`));
+      let stage = 0;
+      let got = '';
+      sock.on('data', (d) => {
+        if (stage++ === 0) {
+          sock.write(`POST /in-tunnel HTTP/1.1\r\nHost: 127.0.0.1:${http1.port}\r\nContent-Length: ${FORM.length}\r\nConnection: close\r\n\r\n${FORM}`);
+          return;
+        }
+        got += d.toString();
+      });
+      sock.on('close', () => resolve(got));
+      sock.on('error', reject);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 200/);
+    expect(reply).toContain(sha256(FORM));
+    const cap = await lens.waitFor((c) => c.request.url === `http://127.0.0.1:${http1.port}/in-tunnel`);
+    expect(cap.connectTarget).toBe(`127.0.0.1:${http1.port}`);
+  });
+
   it('the upstream is the CONNECT target, not a different inner Host header', async () => {
     const ca = path.join(lens.ca.paths.dir, 'ca.pem');
     const { stdout } = await run('curl', ['-sS', '--max-time', '10', '-x', lens.proxy.url, '--cacert', ca, '-H', 'Host: 127.0.0.3:1',
