@@ -9,10 +9,16 @@ export function kindFor(name: string): string {
   return name.toLowerCase();
 }
 
-/** Mints the value of a named field if it is secret; returns it unchanged otherwise. */
+const NESTED_URL = /^[a-z][a-z0-9+.-]*:\/\/[^?#]*[?#][^=]*=/i;
+
+/** Mints the value of a named field if it is secret; returns it unchanged otherwise (a nested URL is redacted). */
 export function secretOrText(name: string, value: string, c: SecretCollector, place: SecretPlace, variants = false): string | SecretRef {
   const cls = secretClass(name, value);
-  if (!cls) return value;
+  if (!cls) {
+    // A Class C value that is itself a URL (redirect_uri, return_to …) can carry secrets in its own query.
+    if (value.length > 10 && NESTED_URL.test(value)) return redactUrl(value, c, place === 'response.location' ? 'location' : 'request');
+    return value;
+  }
   // R18 transform fps for codes, on both the issued (Location/callback) and the sent (token request) side.
   return c.mint(kindFor(name), name, value, place, { variants: variants || name === 'code' });
 }
@@ -36,6 +42,12 @@ export function redactPairs(text: string, c: SecretCollector, place: SecretPlace
     }
     const value = secretOrText(seg.name, seg.value, c, place);
     params.push({ name: seg.name, value });
+    if (typeof value === 'string' && value !== seg.value) {
+      // A nested URL that held secrets: written back encoded, with its secrets as markers.
+      const eq = seg.raw.indexOf('=');
+      parts.push(`${seg.raw.slice(0, eq === -1 ? seg.raw.length : eq)}=${encodeURIComponent(value)}`);
+      continue;
+    }
     if (typeof value !== 'string') {
       const rawName = seg.raw.slice(0, seg.raw.indexOf('=') === -1 ? seg.raw.length : seg.raw.indexOf('='));
       parts.push(value.length === 0 ? seg.raw : `${c.sweep(rawName)}=${value.display}`);
