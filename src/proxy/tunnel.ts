@@ -65,10 +65,10 @@ export class Tunnels {
     const info: TunnelInfo = { target, authority, ...(clientAddress ? { clientAddress } : {}) };
     (socket as net.Socket).setTimeout?.(this.#deps.handshakeTimeoutMs ?? 30_000, () => socket.destroy());
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-    if (head.length > 0) return this.#dispatch(socket, head, info);
+    if (head.length > 0) return this.#safeDispatch(socket, head, info);
     socket.once('data', (first: Buffer) => {
       socket.pause();
-      this.#dispatch(socket, first, info);
+      this.#safeDispatch(socket, first, info);
     });
   }
 
@@ -81,6 +81,15 @@ export class Tunnels {
   #track(socket: Duplex): void {
     this.#open.add(socket);
     socket.once('close', () => this.#open.delete(socket));
+  }
+
+  /** Runs outside the library's call stack (a 'data' event): nothing may escape as an uncaught throw. */
+  #safeDispatch(socket: Duplex, first: Buffer, info: TunnelInfo): void {
+    try {
+      this.#dispatch(socket, first, info);
+    } catch {
+      socket.destroy();
+    }
   }
 
   #dispatch(socket: Duplex, first: Buffer, info: TunnelInfo): void {
