@@ -16,7 +16,7 @@ const TLS_UNTRUSTED = new Set([
 ]);
 
 export function mapUpstreamError(err: unknown, target: string): MappedError {
-  const e = (err ?? {}) as NodeJS.ErrnoException & { reason?: string };
+  const e = (err ?? {}) as NodeJS.ErrnoException & { reason?: string; cert?: { subjectaltname?: string } };
   const nodeCode = typeof e.code === 'string' ? e.code : undefined;
   const make = (code: string, message: string, status: MappedError['status'] = 502): MappedError => ({
     error: { code, message, ...(nodeCode ? { nodeCode } : {}) },
@@ -43,8 +43,11 @@ export function mapUpstreamError(err: unknown, target: string): MappedError {
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
       return make('other', `upstream ${target} is unreachable`);
-    case 'ERR_TLS_CERT_ALTNAME_INVALID':
-      return make('tls_hostname', `upstream ${target} presented a certificate for another name`);
+    case 'ERR_TLS_CERT_ALTNAME_INVALID': {
+      // Certificate names are public facts and the quickest hint (wrong host, missing SAN).
+      const names = typeof e.cert?.subjectaltname === 'string' ? ` (${e.cert.subjectaltname.slice(0, 200)})` : '';
+      return make('tls_hostname', `upstream ${target} presented a certificate for another name${names}`);
+    }
     case 'CERT_HAS_EXPIRED':
       return make('tls_expired', `upstream ${target} presented an expired certificate`);
     case 'CERT_NOT_YET_VALID':

@@ -92,7 +92,7 @@ describe('upstream failures', () => {
     closers.push(() => wrong.close());
     const res = await curl(lens, `${wrong.url}/token`);
     expect(res.status).toBe(502);
-    expect(res.body.toString()).toContain('certificate for another name');
+    expect(res.body.toString()).toContain('certificate for another name (DNS:not-this-host.test)');
     const cap = await lens.waitFor((c) => c.request.url === `${wrong.url}/token`);
     expect(cap.error).toMatchObject({ code: 'tls_hostname', nodeCode: 'ERR_TLS_CERT_ALTNAME_INVALID' });
     await stillServing();
