@@ -3,6 +3,8 @@ import type { RawHeaders } from '../capture/types.js';
 import { SecretCollector, secretClass } from './inventory.js';
 import { formSegments, parseBasic, parseCookieHeader, parseSetCookie } from './parse.js';
 import type { Param, SecretPlace, SecretRef } from './types.js';
+// Only called at run time, so the import cycle with redact-text.ts is harmless.
+import { redactText } from './redact-text.js';
 
 /** Fingerprint kind for a parameter name (Basic password and body client_secret share `client_secret`). */
 export function kindFor(name: string): string {
@@ -130,6 +132,9 @@ export function redactHeaders(headers: RawHeaders, c: SecretCollector, side: 're
     else if (URL_HEADERS[lower]) out = redactUrl(value, c, URL_HEADERS[lower]);
     else if (SECRET_HEADERS.has(lower) || (!PUBLIC_HEADERS.has(lower) && SECRETISH_HEADER.test(lower) && value.length >= 8)) {
       out = c.mint(lower, lower, value, place).display;
+    } else if (value.includes('=') || value.includes(':')) {
+      // `name=value` pairs inside ordinary headers (Link, X-Original-URL, custom debug headers …).
+      out = redactText(value, c);
     } else out = c.sweep(value);
     return [name, out] as [string, string];
   });

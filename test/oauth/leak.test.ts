@@ -49,6 +49,7 @@ const POSITIONS: Record<string, Position> = {
   dpop_htu_query: (s) => [exchange({ method: 'POST', url: `${TOKEN_URL}`, headers: { DPoP: jwt({ htm: 'POST', htu: `${TOKEN_URL}?access_token=${encodeURIComponent(s)}`, iat: 1 }, { alg: 'ES256', typ: 'dpop+jwt' }) }, form: { grant_type: 'client_credentials' }, response: json({ access_token: 'a'.repeat(24), token_type: 'DPoP' }) })],
   bearer_header: (s) => [exchange({ url: 'https://api.example.com/v1/me', bearer: s, response: json({ ok: true }) })],
   bearer_jwt: (s) => [exchange({ url: 'https://api.example.com/v1/me', bearer: jwt({ sub: s, email: s, scope: 'read' }), response: json({ ok: true }) })],
+  link_header_query: (s) => [exchange({ url: 'https://api.example.com/v1/list', response: { status: 200, headers: [['Link', `<https://api.example.com/v1/list?page=2&access_token=${encodeURIComponent(s)}>; rel="next"`], ['X-Debug', `refresh_token=${encodeURIComponent(s)}`]], json: {} } })],
   api_key_header: (s) => [exchange({ url: 'https://api.example.com/v1/x', headers: { 'X-Api-Key': s }, response: json({}) })],
   proxy_authorization: (s) => [exchange({ url: 'http://api.example.com/', headers: { 'Proxy-Authorization': `Basic ${Buffer.from(`u:${s}`).toString('base64')}` }, response: json({}) })],
   query_client_secret: (s) => [exchange({ method: 'GET', url: `${TOKEN_URL}?grant_type=client_credentials&client_id=${CLIENT_ID}&client_secret=${encodeURIComponent(s)}`, response: json({ error: 'invalid_request' }, 400) })],
