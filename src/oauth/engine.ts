@@ -57,6 +57,8 @@ export class OAuthEngine {
   #registry: Array<{ client: string; clientId: string; sha256: readonly string[] }>;
   #stats = { ingested: 0, failed: 0, updates: 0 };
   #failureRate: FailureRateMonitor;
+  /** Authorization responses with a code, by id → time, until the capture-gap window has passed. */
+  #awaiting = new Map<string, number>();
 
   constructor(options: EngineOptions) {
     this.config = options.config ?? EMPTY_CONFIG;
@@ -161,7 +163,22 @@ export class OAuthEngine {
   /** Re-runs rules on earlier related exchanges; returns those whose oauth view changed. */
   #reevaluate(latest: AnalyzedExchange, correlation: RuleContext['correlation']): Redacted<Exchange>[] {
     const updated: Redacted<Exchange>[] = [];
-    for (const prev of this.#flows.affectedBy(latest, this.config.thresholds, correlation)) {
+    const targets = this.#flows.affectedBy(latest, this.config.thresholds, correlation);
+    // Authorization responses carrying a code are looked at once more when the capture-gap window has passed,
+    // whatever arrives then (R69: the backend's token exchange never came through the lens).
+    if (latest.authorizeResponse?.code) this.#awaiting.set(latest.id, latest.at);
+    for (const [id, at] of this.#awaiting) {
+      if (latest.at - at < this.config.thresholds.captureGapMs) continue;
+      this.#awaiting.delete(id);
+      const prev = this.#flows.get(id);
+      if (prev && prev.id !== latest.id && !targets.some((t) => t.id === id)) targets.push(prev);
+    }
+    while (this.#awaiting.size > 1_000) {
+      const first = this.#awaiting.keys().next();
+      if (first.done) break;
+      this.#awaiting.delete(first.value);
+    }
+    for (const prev of targets) {
       const stored = this.#stored.get(prev.id);
       if (!stored) continue;
       const flowId = this.#flows.flowOf(prev.id);

@@ -120,3 +120,26 @@ describe('correlation', () => {
     expect(seen.get(last)?.sameCodeEarlier[0]?.id).not.toBe(recent);
   });
 });
+
+describe('re-evaluation after the capture gap', () => {
+  it('an authorization response is evaluated again once captureGapMs has passed, whatever exchange arrives then', () => {
+    const nows: number[] = [];
+    const rule: Rule = { code: 'capture.exchange_not_observed', family: 'transport', severity: 'info', kinds: ['authorize_response'], check(_ex, ctx) {
+      nows.push(ctx.now);
+      return [];
+    } };
+    const engine = new OAuthEngine({ fingerprintKey: TEST_FINGERPRINT_KEY, rules: [rule] });
+    const callback = callbackRequest({ code: CODE, state: 'state-abc-123' });
+    engine.ingest({ ...callback, timings: { ...callback.timings, start: T(0) } }, 1);
+    const unrelated = (i: number) => {
+      const c = tokenRequest({ url: 'https://elsewhere.example.com/oauth/token', form: { grant_type: 'client_credentials' } });
+      engine.ingest({ ...c, timings: { ...c.timings, start: T(i) } }, i + 1);
+    };
+    unrelated(10);
+    expect(nows).toEqual([T(0)]); // 10 s later: not yet
+    unrelated(31);
+    expect(nows).toEqual([T(0), T(31)]); // past the 30 s gap: evaluated with now = 31 s
+    unrelated(40);
+    expect(nows).toHaveLength(2); // only once
+  });
+});
