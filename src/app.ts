@@ -30,6 +30,8 @@ export interface LensOptions {
   logger?: Logger;
   /** The OAuth engine: raw capture in, redacted exchanges out. */
   analyzer?: (captured: CapturedExchange) => Redacted<Exchange>[];
+  /** A client aborted its TLS handshake with the proxy (it does not trust our CA), per CONNECT target. */
+  onClientTlsError?: (authority: string, nodeCode: string) => void;
   /** Raw capture hook (tests). Runs after setImmediate; a throw is counted, never propagated. */
   onCapture?: (captured: CapturedExchange) => void;
   /** Log one line per exchange (default true). */
@@ -77,9 +79,10 @@ export async function startLens(options: LensOptions = {}): Promise<Lens> {
     onCapture,
     onCaptureError: (err) => logger.error({ err: errorSummary(err) }, 'capture subscriber failed'),
     onLibraryNoise: (level, text) => logger.debug({ level }, `http-mitm-proxy: ${text}`),
-    onClientTlsError: (target, code) => logger.warn(
-      { target, code }, `client TLS handshake for ${target} failed (${code}): does the client trust ${ca.paths.cert}?`,
-    ),
+    onClientTlsError: (target, code) => {
+      logger.warn({ target, code }, `client TLS handshake for ${target} failed (${code}): does the client trust ${ca.paths.cert}?`);
+      options.onClientTlsError?.(target, code);
+    },
     onLibraryCrash: (err, origin, contained) => (contained
       ? logger.warn({ err: errorSummary(err), origin }, 'contained an error thrown inside http-mitm-proxy')
       : logger.fatal({ err: errorSummary(err), origin }, 'unexpected error; exiting')),

@@ -8,14 +8,13 @@ import { InvalidArgumentError, type Command } from 'commander';
 import pino from 'pino';
 import pretty from 'pino-pretty';
 import { createLogger, type Logger } from '../log.js';
-import { startSession, type Session } from '../run/session.js';
+import { startSession, type Session } from '../session.js';
 import { attachToRunningLens, type AttachedLens } from '../run/attach.js';
 import { buildChildEnv } from '../run/child-env.js';
 import { mergeUserCaFiles } from '../run/ca-merge.js';
 import { runChild } from '../run/child.js';
 import { formatRunSummary } from '../run/summary.js';
 import { toSummary, type WireSummary } from '../server/wire.js';
-import { readStateFile, removeStateFile, writeStateFile } from '../server/state-file.js';
 
 interface RunFlags {
   attach?: boolean;
@@ -145,6 +144,7 @@ async function ownSession(flags: RunFlags, logger: Logger): Promise<RunTarget> {
       insecureUpstream: flags.insecureUpstream === true,
       logger,
       logExchanges: flags.quiet !== true,
+      publishState: true,
     });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? '';
@@ -152,10 +152,6 @@ async function ownSession(flags: RunFlags, logger: Logger): Promise<RunTarget> {
       throw new Error(`${(err as Error).message}\n  Is "oauth-lens start" already running? Use --attach, or --port 0 --ui-port 0 for free ports.`);
     }
     throw err;
-  }
-  const ownsStateFile = session.admin !== undefined && !liveStateFile();
-  if (ownsStateFile && session.admin) {
-    writeStateFile({ uiUrl: session.admin.url, token: session.admin.token, proxyUrl: session.lens.proxyUrl, pid: process.pid });
   }
   return {
     proxyUrl: session.lens.proxyUrl,
@@ -167,24 +163,10 @@ async function ownSession(flags: RunFlags, logger: Logger): Promise<RunTarget> {
       await settle(session);
       return session.lens.store.list().filter((e) => e.timings.start >= since).map(toSummary);
     },
-    close: async () => {
-      if (ownsStateFile) removeStateFile(process.pid);
-      await session.close();
-    },
+    close: () => session.close(),
   };
 }
 
-/** True when the state file names another oauth-lens that is still alive (never overwrite it). */
-function liveStateFile(): boolean {
-  const state = readStateFile();
-  if (!state?.pid || state.pid === process.pid) return false;
-  try {
-    process.kill(state.pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Waits until the store has been quiet for 150 ms (at most 1.5 s): the last captures are analysed after the response. */
 async function settle(session: Session): Promise<void> {

@@ -1,7 +1,8 @@
 /** `oauth-lens start`: run the proxy, print how to point a process at it, stop cleanly on SIGINT/SIGTERM. */
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { startLens, type Lens } from '../app.js';
+import { startSession, type Session } from '../session.js';
+import { createLogger } from '../log.js';
 import { clientEnv, formatEnv } from '../proxy/client-env.js';
 
 export interface StartFlags {
@@ -47,30 +48,37 @@ export function register(program: Command): void {
     .option('--upstream-timeout <ms>', 'upstream inactivity timeout before a 504', parsePositive)
     .action(async (flags: StartFlags) => {
       // Handlers first: a signal during startup (CA key generation) must still exit cleanly.
-      const running: { lens?: Lens } = {};
+      const running: { session?: Session } = {};
       stopOnSignals(running);
-      const lens = await startLens({
+      const logger = createLogger();
+      const token = flags.token ?? process.env.OAUTH_LENS_TOKEN;
+      const session = await startSession({
         host: flags.host,
         port: flags.port,
-        certsDir: path.resolve(flags.certs),
+        uiPort: flags.uiPort,
+        certsDir: flags.certs,
+        ...(token ? { token } : {}),
+        ...(flags.config ? { configFile: path.resolve(flags.config) } : {}),
         upstreamCaFiles: flags.upstreamCa.map((f) => path.resolve(f)),
         insecureUpstream: flags.insecureUpstream === true,
         ...(flags.upstreamTimeout ? { upstreamTimeoutMs: flags.upstreamTimeout } : {}),
-        extraRefusedPorts: flags.uiPort > 0 ? [flags.uiPort] : [],
+        logger,
+        publishState: true,
       });
-      // The admin server / viewer is composed here by the lead (on flags.uiPort, with flags.token ??
-      // $OAUTH_LENS_TOKEN); once it listens, call lens.proxy.refusePort(itsPort).
-      running.lens = lens;
-      process.stdout.write(banner(lens, flags.uiPort));
+      running.session = session;
+      process.stdout.write(banner(session));
     });
 }
 
-function banner(lens: Lens, uiPort: number): string {
+function banner(session: Session): string {
+  const { lens, admin } = session;
   const exports = formatEnv(clientEnv({
-    proxyUrl: lens.proxyUrl, caPath: lens.caPath, bundlePath: lens.caBundlePath, ...(uiPort > 0 ? { uiPort } : {}),
+    proxyUrl: lens.proxyUrl, caPath: lens.caPath, bundlePath: lens.caBundlePath, ...(admin ? { uiPort: admin.port } : {}),
   }));
   return [
     `oauth-lens proxy listening on ${lens.proxyUrl}`,
+    `Viewer:         ${session.viewerUrl ?? '(off)'}`,
+    `Admin API:      ${admin ? `${admin.url}  (token: ${admin.token})` : '(off)'}`,
     `CA certificate: ${lens.caPath}`,
     `CA SHA-256:     ${lens.caFingerprint256}`,
     '',
@@ -80,17 +88,17 @@ function banner(lens: Lens, uiPort: number): string {
   ].join('\n') + '\n';
 }
 
-function stopOnSignals(running: { lens?: Lens }): void {
+function stopOnSignals(running: { session?: Session }): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) return;
     stopping = true;
-    const lens = running.lens;
-    if (!lens) process.exit(0);
-    lens.logger.info({ signal }, 'stopping');
+    const session = running.session;
+    if (!session) process.exit(0);
+    session.lens.logger.info({ signal }, 'stopping');
     // Never hang on shutdown: live upstream sockets are destroyed by close(); this is the last resort.
     setTimeout(() => process.exit(0), 3000).unref();
-    lens.close().then(
+    session.close().then(
       () => process.exit(0),
       () => process.exit(1),
     );

@@ -13,10 +13,9 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { startIdp, type StartedIdp } from './idp.js';
 import type { DemoIdpInfo } from './scenarios.js';
-import { startSession, type Session } from '../run/session.js';
+import { startSession, type Session } from '../session.js';
 import { buildChildEnv } from '../run/child-env.js';
 import { createLogger } from '../log.js';
-import { readStateFile, removeStateFile, writeStateFile } from '../server/state-file.js';
 import type { Exchange, Redacted } from '../model.js';
 
 const BACKEND_SCRIPT = fileURLToPath(new URL('./backend.js', import.meta.url));
@@ -61,10 +60,7 @@ async function runAll(flags: DemoFlags): Promise<void> {
   const idp = await startIdp({ faultHeader: true, redirectUris: [REDIRECT_URI], onError: (m) => logger.warn(m) });
   const { infoPath, caPath } = writeIdpInfo(idp, work);
   const session = await startWithFallback(flags, caPath, logger);
-  const ownsState = session.admin !== undefined && !liveStateFile();
-  if (ownsState && session.admin) {
-    writeStateFile({ uiUrl: session.admin.url, token: session.admin.token, proxyUrl: session.lens.proxyUrl, pid: process.pid });
-  }
+  const ownsState = session.statePublished;
   printFindings(session);
 
   const { env } = buildChildEnv({
@@ -95,7 +91,6 @@ async function runAll(flags: DemoFlags): Promise<void> {
     stopping = true;
     setTimeout(() => process.exit(code), 5000).unref(); // never hang on shutdown
     await stopChild(backend);
-    if (ownsState) removeStateFile(process.pid);
     await session.close();
     await idp.close();
     rmSync(work, { recursive: true, force: true });
@@ -115,7 +110,7 @@ async function runAll(flags: DemoFlags): Promise<void> {
 /** The usual ports when free (a bookmarkable viewer), any free port otherwise. */
 async function startWithFallback(flags: DemoFlags, idpCa: string, logger: ReturnType<typeof createLogger>): Promise<Session> {
   const options = {
-    certsDir: flags.certs, upstreamCaFiles: [idpCa], logger, configFile: path.resolve(flags.config), logExchanges: false,
+    certsDir: flags.certs, upstreamCaFiles: [idpCa], logger, configFile: path.resolve(flags.config), logExchanges: false, publishState: true,
   };
   try {
     return await startSession({ ...options, port: flags.port, uiPort: flags.uiPort });
@@ -141,16 +136,6 @@ function printFindings(session: Session): void {
   });
 }
 
-function liveStateFile(): boolean {
-  const state = readStateFile();
-  if (!state?.pid || state.pid === process.pid) return false;
-  try {
-    process.kill(state.pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();

@@ -3,7 +3,7 @@
  * `start` writes) instead of starting one. The CA comes from the state file when it records it,
  * else from the certs directory; the summary comes from the admin API.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { defaultStateDir, readStateFile, stateFilePath, type LensState } from '../server/state-file.js';
 import type { WireSummary } from '../server/wire.js';
@@ -42,7 +42,7 @@ export async function attachToRunningLens(options: AttachOptions): Promise<Attac
   }
   const token = options.token ?? state.token;
   await checkHealth(state);
-  const { caPath, bundlePath } = caFiles(dir, options.certsDir);
+  const { caPath, bundlePath } = caFiles(state, options.certsDir);
   const uiPort = Number(new URL(state.uiUrl).port) || undefined;
   return {
     proxyUrl: state.proxyUrl,
@@ -83,17 +83,9 @@ async function checkHealth(state: LensState): Promise<void> {
 }
 
 /** caPath/caBundlePath from the state file if `start` recorded them, else <certs>/ca.pem and ca-bundle.pem. */
-function caFiles(stateDir: string, certsDir: string): { caPath: string; bundlePath: string } {
-  let recorded: { caPath?: unknown; caBundlePath?: unknown } = {};
-  try {
-    recorded = JSON.parse(readFileSync(stateFilePath(stateDir), 'utf8')) as typeof recorded;
-  } catch {
-    // already validated by readStateFile; fall back to the certs directory
-  }
-  const caPath = typeof recorded.caPath === 'string' ? recorded.caPath : path.resolve(certsDir, 'ca.pem');
-  const bundlePath = typeof recorded.caBundlePath === 'string'
-    ? recorded.caBundlePath
-    : path.resolve(path.dirname(caPath), 'ca-bundle.pem');
+function caFiles(state: LensState, certsDir: string): { caPath: string; bundlePath: string } {
+  const caPath = state.caPath ?? path.resolve(certsDir, 'ca.pem');
+  const bundlePath = state.caBundlePath ?? path.resolve(path.dirname(caPath), 'ca-bundle.pem');
   if (!existsSync(caPath)) {
     throw new AttachError(`cannot find the CA of the running oauth-lens at ${caPath}; pass --certs <dir> as given to "oauth-lens start"`);
   }

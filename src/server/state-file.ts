@@ -13,6 +13,9 @@ export interface LensState {
   token: string;
   proxyUrl: string;
   pid: number;
+  /** The CA and combined bundle the instance serves, so `run --attach` trusts the right files. */
+  caPath?: string;
+  caBundlePath?: string;
 }
 
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -48,6 +51,8 @@ export function readStateFile(dir: string = defaultStateDir()): LensState | unde
       token: parsed.token,
       proxyUrl: typeof parsed.proxyUrl === 'string' ? parsed.proxyUrl : '',
       pid: typeof parsed.pid === 'number' ? parsed.pid : 0,
+      ...(typeof parsed.caPath === 'string' ? { caPath: parsed.caPath } : {}),
+      ...(typeof parsed.caBundlePath === 'string' ? { caBundlePath: parsed.caBundlePath } : {}),
     };
   } catch {
     return undefined;
@@ -58,4 +63,16 @@ export function readStateFile(dir: string = defaultStateDir()): LensState | unde
 export function removeStateFile(pid: number = process.pid, dir: string = defaultStateDir()): void {
   const current = readStateFile(dir);
   if (current && current.pid === pid) rmSync(stateFilePath(dir), { force: true });
+}
+
+/** True when the state file names another oauth-lens process that is still alive (never overwrite it). */
+export function stateFileOwnedByLiveProcess(dir: string = defaultStateDir()): boolean {
+  const state = readStateFile(dir);
+  if (!state?.pid || state.pid === process.pid) return false;
+  try {
+    process.kill(state.pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { startSession, type Session } from '../../src/run/session.js';
+import { startSession, type Session } from '../../src/session.js';
 import { createLogger } from '../../src/log.js';
 import { assertBuilt, cleanEnv, ROOT, startProcess, type CliProcess } from './helpers.js';
 

@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startIdp, pkcePair, type StartedIdp } from '../support/idp.js';
-import { startSession, type Session } from '../../src/run/session.js';
+import { startSession, type Session } from '../../src/session.js';
 import { writeStateFile } from '../../src/server/state-file.js';
 import { createLogger } from '../../src/log.js';
 import { Writable } from 'node:stream';

@@ -16,7 +16,7 @@ import { exchangeToCurl } from '../../../src/har/curl.js';
 import { createLogger } from '../../../src/log.js';
 import type { Exchange, Finding, Redacted } from '../../../src/model.js';
 import { DEFAULT_THRESHOLDS, type LensConfig } from '../../../src/oauth/config.js';
-import { startSession, type Session } from '../../../src/run/session.js';
+import { startSession, type Session } from '../../../src/session.js';
 import { startIdp, type StartedIdp } from '../../support/idp.js';
 import { startSideServers, type SideServers } from './side-servers.js';
 
