@@ -22,7 +22,10 @@ interface Started {
 }
 
 async function startCli(args: string[]): Promise<Started> {
-  const child = spawn(process.execPath, [MAIN, 'start', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Never a fixed viewer port, and never the user's own state file.
+  const withUi = args.includes('--ui-port') ? args : [...args, '--ui-port', '0'];
+  const env = { ...process.env, OAUTH_LENS_STATE_DIR: tmpDir('cli-state') };
+  const child = spawn(process.execPath, [MAIN, 'start', ...withUi], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => { out += d.toString(); });
@@ -104,8 +107,10 @@ describe('oauth-lens start', () => {
       await run('curl', ['-sS', '--max-time', '5', '-x', `http://127.0.0.1:${s.port}`, `${upstream.url}/no-trust`]).catch(() => undefined);
       await new Promise((r) => setTimeout(r, 300));
 
+      const uiPort = Number(/Admin API: +http:\/\/127\.0\.0\.1:(\d+)/.exec(s.stdout())?.[1]);
+      expect(uiPort).toBeGreaterThan(0);
       const listening = listeningSockets(s.child.pid!);
-      expect(listening).toEqual([`127.0.0.1:${s.port}`]);
+      expect(listening.sort()).toEqual([`127.0.0.1:${s.port}`, `127.0.0.1:${uiPort}`].sort());
 
       // After the banner, stdout carries only JSON log lines (no library console output).
       const all = s.stdout().split('\n');
