@@ -5,8 +5,6 @@
  */
 import type { CapturedExchange } from '../capture/types.js';
 import type { Exchange, OAuthView, Redacted } from '../model.js';
-import type { Alert } from '../store/store.js';
-import { FailureRateMonitor } from './alerts.js';
 import { analyze } from './analyze.js';
 import { EndpointBook } from './classify.js';
 import { EMPTY_CONFIG, type LensConfig } from './config.js';
@@ -32,8 +30,6 @@ export interface IngestResult {
   exchange: Redacted<Exchange>;
   /** Earlier exchanges whose oauth view (findings, flow) changed: upsert them too. */
   updated: Redacted<Exchange>[];
-  /** Alerts raised by this exchange (failure rate above `thresholds.failureRateAlert`): `store.alert(a)`. */
-  alerts: Alert[];
 }
 
 export interface EngineStats {
@@ -56,7 +52,6 @@ export class OAuthEngine {
   #maxStored: number;
   #registry: Array<{ client: string; clientId: string; sha256: readonly string[] }>;
   #stats = { ingested: 0, failed: 0, updates: 0 };
-  #failureRate: FailureRateMonitor;
   /** Authorization responses with a code, by id → time, until the capture-gap window has passed. */
   #awaiting = new Map<string, number>();
 
@@ -68,7 +63,6 @@ export class OAuthEngine {
     this.#flows = new FlowTracker((issuer, base) => this.#book.metadataFor(issuer, base), options.flowLimits);
     this.#maxStored = options.flowLimits?.maxExchanges ?? 5_000;
     this.#runner = new RuleRunner(options.rules ?? ALL_RULES, this.#logger);
-    this.#failureRate = new FailureRateMonitor(this.config.thresholds);
     this.#registry = this.config.clients
       .filter((c) => c.secretSha256?.length)
       .map((c) => ({ client: c.name, clientId: c.clientId, sha256: c.secretSha256 ?? [] }));
@@ -109,9 +103,9 @@ export class OAuthEngine {
       this.#stats.failed++;
       this.#logger?.warn({ code: 'OAL_ERR_ENGINE', exchangeId: captured.id, error: err instanceof Error ? err.name : typeof err }, 'analysis failed; exchange stored without headers or bodies');
       try {
-        return { exchange: minimalExchange(captured, seq, collector), updated: [], alerts: [] };
+        return { exchange: minimalExchange(captured, seq, collector), updated: [] };
       } catch {
-        return { exchange: minimalExchange({ ...captured, request: { ...captured.request, url: '' } }, seq, new SecretCollector(this.#fingerprinter)), updated: [], alerts: [] };
+        return { exchange: minimalExchange({ ...captured, request: { ...captured.request, url: '' } }, seq, new SecretCollector(this.#fingerprinter)), updated: [] };
       }
     }
     try {
@@ -120,11 +114,10 @@ export class OAuthEngine {
       const findings = this.#runner.run(facts, ctx, flowId);
       exchange = withOAuth(exchange, this.#view(facts, flowId, findings));
       this.#remember(exchange);
-      const alert = this.#failureRate.observe(facts);
-      return { exchange, updated: this.#reevaluate(facts, ctx.correlation), alerts: alert ? [alert] : [] };
+      return { exchange, updated: this.#reevaluate(facts, ctx.correlation) };
     } catch (err) {
       this.#logger?.warn({ code: 'OAL_ERR_CORRELATE', exchangeId: captured.id, error: err instanceof Error ? err.name : typeof err }, 'correlation failed; exchange stored without findings');
-      return { exchange, updated: [], alerts: [] };
+      return { exchange, updated: [] };
     }
   }
 
