@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Prints the Markdown list of finding codes from the catalogue in dist/ (run `npm run build` first),
-// so README and docs/finding-codes.md are generated, not written twice:
-//   node scripts/finding-codes.mjs > docs/finding-codes.md
-import { renderFindingCodes } from '../dist/oauth/finding-codes.js';
+// Rewrites the finding-code list in README.md from the catalogue in dist/ (`npm run finding-codes` builds first).
+import { readFileSync, writeFileSync } from 'node:fs';
+import { withFindingCodes } from '../dist/oauth/finding-codes.js';
 
-process.stdout.write(renderFindingCodes());
+const readme = new URL('../README.md', import.meta.url);
+writeFileSync(readme, withFindingCodes(readFileSync(readme, 'utf8')));

@@ -20,7 +20,7 @@ import type { Exchange, Redacted } from '../model.js';
 
 const BACKEND_SCRIPT = fileURLToPath(new URL('./backend.js', import.meta.url));
 const REDIRECT_URI = 'http://localhost:3000/callback';
-/** Raises the login-loop threshold: the demo's six logins in a row would otherwise (rightly) look like a loop. */
+/** The demo's config file: default thresholds, ready for `clients` entries. */
 const DEMO_CONFIG = fileURLToPath(new URL('../../demo/oauth-lens.demo.json', import.meta.url));
 
 function parsePort(value: string): number {
