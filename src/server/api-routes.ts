@@ -88,12 +88,27 @@ export function handleApi(
       return;
     }
     if (exports.exchangeToCurl) {
-      send(res, 200, exports.exchangeToCurl(exchange), 'text/plain; charset=utf-8');
+      let command: string;
+      try {
+        command = exports.exchangeToCurl(exchange);
+      } catch (err) {
+        // A value no shell argument can carry (a NUL byte) is the exchange's fault, not the server's.
+        // The message stays generic: the refused value came from the request.
+        if (!isUnrepresentable(err)) throw err;
+        sendError(res, 422, 'curl_unrepresentable', 'This exchange cannot be written as a curl command: a value holds a NUL byte or another character no shell argument can carry.');
+        return;
+      }
+      send(res, 200, command, 'text/plain; charset=utf-8');
       return;
     }
   }
   void req;
   sendError(res, 404, 'not_found', 'Unknown API route');
+}
+
+/** Matched by stable code rather than class, so the server does not import src/har. */
+function isUnrepresentable(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'OAL_ERR_CURL_UNREPRESENTABLE';
 }
 
 function clampLimit(raw: string | null): number {

@@ -167,4 +167,16 @@ describe('HAR and curl routes', () => {
     expect(res.body).toMatch(/\$[A-Z_]*CLIENT_SECRET/);
     expect((await rawGet(admin.url, '/api/exchanges/missing/curl', auth)).status).toBe(404);
   });
+
+  it('answers 422 with a plain message, without the request data, when a value cannot be a curl argument', async () => {
+    const nul = makeExchange({ id: 'nul-1', requestForm: [['grant_type', 'client_credentials'], ['audience', 'api-secretive-audience\u0000tail']] }, store);
+    store.upsert(nul);
+    const res = await rawGet(admin.url, '/api/exchanges/nul-1/curl', auth);
+    expect(res.status).toBe(422);
+    const body = JSON.parse(res.body) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('curl_unrepresentable');
+    expect(body.error.message).toMatch(/cannot be written as a curl command/);
+    expect(res.body).not.toContain('secretive');
+    expect(res.body).not.toContain('client_credentials');
+  });
 });
