@@ -185,7 +185,12 @@ console.log(show(header));
 console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
 for (const l of lines) console.log(show(l));
 
-await ask('stop').catch(() => undefined);
+// 'stop' gets no reply: the children exit, which is what we wait for.
+const exited = (proc) => new Promise((resolve) => (proc.exitCode !== null ? resolve() : proc.once('exit', resolve)));
+child.send('stop');
+await Promise.race([exited(child), new Promise((r) => setTimeout(r, 3000))]);
 child.kill();
 upstreamChild.send('stop');
+await Promise.race([exited(upstreamChild), new Promise((r) => setTimeout(r, 3000))]);
+upstreamChild.kill();
 fs.rmSync(tmp, { recursive: true, force: true });
