@@ -234,8 +234,11 @@ export function analyze(captured: CapturedExchange, seq: number, c: SecretCollec
     ...(textOf(p, 'error_uri') !== undefined ? { errorUri: textOf(p, 'error_uri') } : {}),
   });
   const hasResp = (p: Pairs) => p.some(([n]) => n === 'code' || n === 'error');
+  // A request that itself carries code/error went to the app's redirect_uri (a callback): its Location is the app's
+  // own next page (next-auth: /api/auth/error?error=OAuthCallback), not the authorization server's answer.
+  const isCallback = kind === 'authorize_response' && hasResp(pairs);
   if (kind === 'authorize' || kind === 'authorize_response') {
-    if (res && res.status >= 300 && res.status < 400 && loc && (hasResp(locQuery) || hasResp(locFragment))) {
+    if (!isCallback && res && res.status >= 300 && res.status < 400 && loc && (hasResp(locQuery) || hasResp(locFragment))) {
       const fromFragment = hasResp(locFragment);
       authorizeResponse = authzRespFrom(fromFragment ? 'location_fragment' : 'location_query', loc.base,
         toParams(fromFragment ? locFragment : locQuery, c, 'response.location'));
