@@ -58,13 +58,23 @@ export async function startLens(options: LensOptions = {}): Promise<Lens> {
   if (ca.created) logger.info({ caPath: ca.paths.cert }, 'created a new local CA');
   const caBundlePath = await writeCaBundle(ca.paths.dir, ca.certPem);
 
-  const onCapture = (captured: CapturedExchange): void => {
-    options.onCapture?.(captured);
-    if (options.analyzer) {
-      for (const exchange of options.analyzer(captured)) store.upsert(exchange);
+  // Each consumer is isolated: a failing analyzer must not cost the log line, and the reverse.
+  const safely = (stage: string, fn: () => void): void => {
+    try {
+      fn();
+    } catch (err) {
+      logger.error({ err: errorSummary(err), stage }, `${stage} failed for one exchange`);
     }
+  };
+  const onCapture = (captured: CapturedExchange): void => {
+    if (options.onCapture) safely('onCapture', () => options.onCapture!(captured));
     // The line holds method, host, path, status, duration and error code only (see log.ts).
-    if (options.logExchanges !== false) logExchange(logger, captured);
+    if (options.logExchanges !== false) safely('log', () => logExchange(logger, captured));
+    if (options.analyzer) {
+      safely('analyzer', () => {
+        for (const exchange of options.analyzer!(captured)) store.upsert(exchange);
+      });
+    }
   };
 
   const proxy = await LensProxy.start({

@@ -72,6 +72,27 @@ describe('startLens', () => {
     }
   });
 
+  it('a throwing analyzer costs neither the log line nor the traffic', async () => {
+    const out: string[] = [];
+    const logger = createLogger({ destination: { write: (line: string) => void out.push(line) }, pretty: false });
+    const lens = await startLens({
+      port: 0, certsDir: tmpDir('app-certs4'), upstreamCaFiles: [caFile], logger,
+      analyzer: () => { throw new Error('engine bug with secret=abc'); },
+    });
+    try {
+      expect(await through(lens, `${upstream.url}/boom?code=xyz`)).toBe(200);
+      expect(await through(lens, `${upstream.url}/boom2`)).toBe(200);
+      await vi.waitFor(() => expect(out.filter((l) => l.includes('"path":"/boom')).length).toBe(2));
+      const text = out.join('');
+      expect(text).toContain('analyzer failed');
+      expect(text).not.toContain('secret=abc');
+      expect(text).not.toContain('code=xyz');
+      expect(lens.store.size).toBe(0);
+    } finally {
+      await lens.close();
+    }
+  });
+
   it('refuses the extra (viewer) port', async () => {
     const lens = await startLens({ port: 0, certsDir: tmpDir('app-certs3'), logger: silent, extraRefusedPorts: [upstream.port] });
     try {
