@@ -3,7 +3,7 @@ import { pkceFacts, valueAnomalies, type Fingerprinter } from './fingerprint.js'
 import type { SecretCollector } from './inventory.js';
 import { decodeJwt, looksLikeJwt } from './jwt.js';
 import { parseBasic } from './parse.js';
-import type { BasicAuthFacts, ClientAuthFacts, ClientAuthMethod, DecodedJwt, Param, PkceFacts, SecretRef } from './types.js';
+import type { BasicAuthFacts, ClientAuthFacts, ClientAuthMethod, DecodedJwt, Param, PkceFacts, RequestFacts, SecretRef } from './types.js';
 
 export const textOf = (params: Param[], name: string): string | undefined => {
   const v = params.find((p) => p.name === name)?.value;
@@ -15,7 +15,7 @@ export const refOf = (params: Param[], name: string): SecretRef | undefined => {
 };
 
 /** The Authorization header: Basic client credentials (RFC 6749 §2.3.1 facts) or a Bearer/DPoP token. */
-export function authorizationFacts(authorization: string | undefined, c: SecretCollector, fp: Fingerprinter, jwts: DecodedJwt[]): { scheme?: string; basic?: BasicAuthFacts; bearer?: SecretRef } {
+export function authorizationFacts(authorization: string | undefined, c: SecretCollector, fp: Fingerprinter, jwts: DecodedJwt[]): { scheme?: string; basic?: BasicAuthFacts; bearer?: SecretRef; bearerFacts?: Pick<RequestFacts, 'bearerAs' | 'bearerDoubleScheme'> } {
   const scheme = authorization ? /^(\S+)/.exec(authorization.trim())?.[1] : undefined;
   if (!authorization || !scheme) return {};
   if (/^basic$/i.test(scheme)) {
@@ -36,7 +36,9 @@ export function authorizationFacts(authorization: string | undefined, c: SecretC
   if (/^(bearer|dpop)$/i.test(scheme)) {
     const token = authorization.trim().slice(scheme.length).trim();
     if (looksLikeJwt(token)) jwts.push(decodeJwt(token, 'header.authorization', fp));
-    return { scheme, bearer: c.mint('access_token', 'access_token', token, 'request.header') };
+    // R61: fps under the kinds issued id_tokens / refresh tokens are minted with, never the value.
+    const bearerFacts = { bearerAs: { idToken: fp.fp('id_token', token), refreshToken: fp.fp('refresh_token', token) }, ...(/^(bearer|dpop)\s/i.test(token) ? { bearerDoubleScheme: true } : {}) };
+    return { scheme, bearer: c.mint('access_token', 'access_token', token, 'request.header'), bearerFacts };
   }
   return { scheme };
 }

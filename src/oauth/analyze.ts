@@ -126,7 +126,7 @@ export function analyze(captured: CapturedExchange, seq: number, c: SecretCollec
   }
 
   const h = (n: string) => headerValue(req.headers, n);
-  const { scheme: authScheme, basic, bearer } = authorizationFacts(h('authorization'), c, fp, jwts);
+  const { scheme: authScheme, basic, bearer, bearerFacts } = authorizationFacts(h('authorization'), c, fp, jwts);
   const dpop = h('dpop');
   if (dpop && looksLikeJwt(dpop.trim())) jwts.push(decodeJwt(dpop.trim(), 'header.dpop', fp));
   const clientAuth = clientAuthFacts(basic, lookup, jwts);
@@ -167,7 +167,7 @@ export function analyze(captured: CapturedExchange, seq: number, c: SecretCollec
     ...(h('via') ? { via: c.sweep(h('via') ?? '') } : {}),
     ...(h('forwarded') ? { forwarded: c.sweep(h('forwarded') ?? '') } : {}),
     ...(authScheme ? { authorizationScheme: authScheme.slice(0, 30) } : {}),
-    ...(bearer ? { bearer } : {}),
+    ...(bearer ? { bearer, ...bearerFacts } : {}),
   };
 
   // Response facts.

@@ -66,6 +66,7 @@ export class FlowTracker {
   #rtIssued: Index;
   #rtUsed: Index;
   #atIssued: Index;
+  #idIssued: Index;
   #byHost: Index;
   #byClient: Index;
   #authzByClient: Index;
@@ -87,6 +88,7 @@ export class FlowTracker {
     this.#rtIssued = new Index(keys, per);
     this.#rtUsed = new Index(keys, per);
     this.#atIssued = new Index(keys, per);
+    this.#idIssued = new Index(keys, per);
     // Per host/client only the most recent 100: enough for storms (≥5/60 s) and outages (≥3 in 5 min), cheap for rules.
     this.#byHost = new Index(1_000, 100);
     this.#byClient = new Index(1_000, 100);
@@ -157,6 +159,7 @@ export class FlowTracker {
     if (tr) {
       this.#rtIssued.add(tr.refreshToken?.ref.fp, id);
       this.#atIssued.add(tr.accessToken?.ref.fp, id);
+      this.#idIssued.add(tr.idToken?.ref.fp, id);
     }
     const secret = ex.clientAuth.clientSecret ?? ex.clientAuth.basic?.secret;
     // Only where the secret was actually delivered: a refused connection or failed TLS handshake sent nothing (R10 learned).
@@ -341,6 +344,18 @@ export class FlowTracker {
     lazy(c, 'sameHostEarlier', () => hostList().filter((x) => x.seq < ex.seq && ex.at - x.at <= hostWindow));
     lazy(c, 'sameHostLater', () => hostList().filter((x) => x.seq > ex.seq && x.at - ex.at <= laterWindow));
 
+    const bearer = ex.request.bearer;
+    if (bearer && (ex.kind === 'userinfo' || ex.kind === 'other')) {
+      // R61: which earlier token response issued the presented token, and as what.
+      const as = ex.request.bearerAs;
+      const hit = (['access_token', 'id_token', 'refresh_token'] as const).map((k) => {
+        const index = k === 'access_token' ? this.#atIssued : k === 'id_token' ? this.#idIssued : this.#rtIssued;
+        const fp = k === 'access_token' ? bearer.fp : k === 'id_token' ? as?.idToken : as?.refreshToken;
+        const by = before(this.#list(index.get(fp), ex.id)).at(-1);
+        return by ? { exchange: by, as: k } : undefined;
+      }).find(Boolean);
+      if (hit) c.bearerIssuedBy = hit;
+    }
     const discovery = this.#metadata(ex.issuer, ex.request.url.base);
     if (discovery) c.discovery = discovery;
     const secret = ex.clientAuth.clientSecret ?? ex.clientAuth.basic?.secret;

@@ -119,6 +119,13 @@ export interface RequestFacts {
   authorizationScheme?: string;
   /** Bearer/DPoP token presented to a resource (R61). */
   bearer?: SecretRef;
+  /**
+   * fps of the presented token under the kinds `id_token` and `refresh_token` (computed before redaction),
+   * so R61 can tell an id_token or refresh token sent as a bearer from the fps of issued tokens.
+   */
+  bearerAs?: { idToken: string; refreshToken: string };
+  /** The token itself starts with the scheme again (`Bearer Bearer …`, R61). */
+  bearerDoubleScheme?: boolean;
 }
 
 export interface BasicAuthFacts {

@@ -76,6 +76,8 @@ export interface Correlation {
   sameClientEarlier: AnalyzedExchange[];
   /** Discovery metadata for this exchange's issuer/host, when a discovery document was observed. */
   discovery?: DiscoveryMetadata;
+  /** For a bearer/DPoP call (userinfo, API): the earlier token response that issued the presented token, and as what (R61). */
+  bearerIssuedBy?: { exchange: AnalyzedExchange; as: 'access_token' | 'id_token' | 'refresh_token' };
   /** Where this request's client_secret fp was first seen, when that was a different exchange (R10 learned). */
   secretFirstSeen?: { exchangeId: string; host: string; issuer: string; at: number };
 }
