@@ -104,7 +104,7 @@ function safeDecode(value: string): string | undefined {
 }
 
 export interface MintOptions {
-  /** Compute R18 transform fps (authorization codes). */
+  /** Compute transform fps (authorization codes for R18, state for R28). */
   variants?: boolean;
   /** Configured secret SHA-256s per client, for `registeredAs` (client secrets). */
   registry?: ReadonlyArray<{ client: string; clientId: string; sha256: readonly string[] }>;
@@ -149,7 +149,7 @@ export class Fingerprinter {
       if (value.includes(' ')) v.plus_as_space = this.fp(kind, value.replace(/ /g, '+'));
       if (value.trim() !== value) v.trimmed = this.fp(kind, value.trim());
       if (trimmed !== value.trim()) v.unquoted = this.fp(kind, trimmed);
-      v.as_state = this.fp('state', value);
+      if (kind !== 'state') v.as_state = this.fp('state', value);
       ref.variants = v;
     }
     if (options.registry?.length) {

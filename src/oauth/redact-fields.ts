@@ -11,6 +11,9 @@ export function kindFor(name: string): string {
   return name.toLowerCase();
 }
 
+/** Parameters whose one-transform fingerprints (extra decode/encode/trim …) are computed. */
+const TRANSFORMED = new Set(['code', 'state']);
+
 const NESTED_URL = /^[a-z][a-z0-9+.-]*:\/\/[^?#]*[?#][^=]*=/i;
 
 /** Mints the value of a named field if it is secret; returns it unchanged otherwise (a nested URL is redacted). */
@@ -21,8 +24,8 @@ export function secretOrText(name: string, value: string, c: SecretCollector, pl
     if (value.length > 10 && NESTED_URL.test(value)) return redactUrl(value, c, place === 'response.location' ? 'location' : 'request');
     return value;
   }
-  // R18 transform fps for codes, on both the issued (Location/callback) and the sent (token request) side.
-  return c.mint(kindFor(name), name, value, place, { variants: variants || name === 'code' });
+  // Transform fps, on both sides of each comparison: codes (R18: issued vs sent) and state (R28: authorize vs callback).
+  return c.mint(kindFor(name), name, value, place, { variants: variants || TRANSFORMED.has(name) });
 }
 
 export interface RedactedPairs {

@@ -44,7 +44,7 @@ export interface SecretRef {
   /** `[REDACTED name len=N fp=XXXXXXXXXXXX shape]` — what sinks print in place of the value. */
   display: string;
   /**
-   * fps (same kind) of the value after one transform, so R18 can prove "equal after one transform"
+   * fps (same kind) of the value after one transform (codes and state), so R18/R28 can prove "equal after one transform"
    * without the value: `decoded` (one more percent-decode), `encoded` (percent-encoded once),
    * `plus_as_space`, `trimmed`, `unquoted`; and `as_state` (fp under kind `state`, to spot the state sent as code).
    */

@@ -86,7 +86,16 @@ const stateMismatch: Rule = {
           `The callback state matches an older authorize request (${where(authorize).at}) that ${newer.length} newer login(s) from the same browser replaced (two tabs or a double click on "Log in"), and the app rejected it: it keeps only the latest state.`,
           STATE_FIX, { ...base(), outstanding_states: [authorize, ...newer].map((a) => ({ exchange: a.id, at: where(a).at, state: stateEvidence(a.authorize?.state) })), sub_diagnosis: 'superseded' })];
       }
-      if (!appSaysStateMismatch(ex) || cookieAnalysis(ex, ctx).missing.length) return [];
+      if (cookieAnalysis(ex, ctx).missing.length) return [];
+      // Proven by fingerprints: after the one decode the query requires, the state still decodes to another value
+      // (it holds %-escapes), so the app encoded it twice and compares the callback with its unencoded copy.
+      if (sent?.variants?.decoded) {
+        return [draft('state.mismatch', 'error', 'high', ex, [authorize], 'State URL-encoded twice by the app',
+          'The authorize request sent a state that still contains %-escapes after the one URL decode its query needs (its fingerprint after one more decode differs), so the app percent-encoded it twice. The AS returned it unchanged and the app, comparing it with the value it stored before encoding, rejected the callback.',
+          'Percent-encode state exactly once (let the URL builder do it; do not pre-encode the value).',
+          { ...base(), authorize_state: stateEvidence(sent), authorize_exchange: where(authorize), sub_diagnosis: 'encoding', transform: 'extra_encoding' })];
+      }
+      if (!appSaysStateMismatch(ex)) return [];
       // A state outside the URL-safe alphabets after one decode usually held a "+" the app never percent-encoded.
       const encoding = sent?.shape === 'printable';
       return [draft('state.mismatch', 'error', 'medium', ex, [authorize], 'App rejected a state the AS returned unchanged',

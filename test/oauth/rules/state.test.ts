@@ -106,6 +106,46 @@ describe('R28 state.mismatch', () => {
     expect(JSON.stringify(r.findings)).not.toContain(b64.slice(6));
   });
 
+  describe('encoding-only differences, proven by transform fingerprints', () => {
+    const RAW = 'q1+Zt3kQ9mW2/xV7bN4cR8==';
+    const authorizeWith = (state: string) => authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, state, code_challenge: CHALLENGE, code_challenge_method: 'S256' });
+    const rejected = { status: 403, html: '<html><head><title>Forbidden</title></head><body>Invalid state</body></html>' };
+    const noStateLeak = (r: ReturnType<typeof runRules>) => {
+      const text = JSON.stringify(r.findings);
+      for (const form of [RAW, encodeURIComponent(RAW), RAW.slice(6), encodeURIComponent(RAW).slice(6)]) expect(text).not.toContain(form);
+    };
+
+    it('state sent double-encoded: the AS returns it unchanged and the app rejects its own value (high confidence)', () => {
+      const twice = encodeURIComponent(RAW); // the builder encodes it once more on the wire: q1%252BZt…
+      const r = run([authorizeWith(twice), authorizeRedirect({ code: CODE, state: twice }), callbackRequest({ code: CODE, state: twice }, { response: rejected })]);
+      const f = one(r.of(2), 'state.mismatch');
+      expect(f.confidence).toBe('high');
+      expect(f.title).toBe('State URL-encoded twice by the app');
+      expect(f.evidence).toMatchObject({ sub_diagnosis: 'encoding', transform: 'extra_encoding' });
+      expect(f.exchangeIds).toEqual([r.exchanges[0]?.id, r.exchanges[2]?.id]);
+      noStateLeak(r);
+    });
+
+    it('callback state encoded once more than the authorize state (linked by the code)', () => {
+      const r = run([authorizeWith(RAW), authorizeRedirect({ code: CODE, state: RAW }), callbackRequest({ code: CODE, state: encodeURIComponent(RAW) }, { response: rejected })]);
+      const f = one(r.of(2), 'state.mismatch');
+      expect(f.confidence).toBe('high');
+      expect(f.evidence).toMatchObject({ linked_by: 'code', sub_diagnosis: 'encoding' });
+      expect(f.detail).toMatch(/only by encoding \(decoded/);
+      noStateLeak(r);
+    });
+
+    it('near miss: an identical, once-encoded state is not called an encoding difference', () => {
+      const r = run([authorizeWith(RAW), authorizeRedirect({ code: CODE, state: RAW }), callbackRequest({ code: CODE, state: RAW }, { response: rejected })]);
+      const f = one(r.of(2), 'state.mismatch');
+      expect(f.confidence).toBe('medium');
+      expect(f.evidence?.sub_diagnosis).toBeUndefined();
+      expect(f.evidence?.transform).toBeUndefined();
+      const accepted = run([authorizeWith(RAW), authorizeRedirect({ code: CODE, state: RAW }), callbackRequest({ code: CODE, state: RAW })]);
+      expect(accepted.codes.flat()).not.toContain('state.mismatch');
+    });
+  });
+
   it('a callback state that matches none of the logins the app started', () => {
     const r = run([
       loginStart([], { state: OTHER_STATE }),
