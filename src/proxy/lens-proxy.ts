@@ -4,7 +4,6 @@
  * (tunnel.ts), passive body taps, our own error responses, upstream timeout, self-refusal, guarded hooks.
  * Observers get a finished `CapturedExchange` after `setImmediate`, so they never hold up traffic.
  */
-import crypto from 'node:crypto';
 import http from 'node:http';
 import type https from 'node:https';
 import net from 'node:net';
@@ -18,9 +17,11 @@ import { LensError } from './errors.js';
 import { isolateLibraryConsole, installCrashGuards, type LibraryNoise, type CrashReporter } from './isolation.js';
 import { LeafCache } from './leaf-cache.js';
 import { seedLibraryCaDir } from './mitm-ca-dir.js';
-import { now, Recording } from './recording.js';
+import { Recording, refusalCapture } from './recording.js';
+import { absoluteUrl, dropStrayTrailer, forwardTrailers, guarded } from './relay-helpers.js';
 import { SelfGuard, formatAuthority, type HostPort } from './self-guard.js';
-import { Tunnels, isEncrypted } from './tunnel.js';
+import { Tunnels } from './tunnel.js';
+import { wireInnerServer, type MitmInternals } from './inner-server.js';
 import { createUpstreamAgents, type UpstreamAgents } from './upstream-agents.js';
 import { mapUpstreamError } from './upstream-errors.js';
 
@@ -62,15 +63,6 @@ interface Flight {
 }
 
 type RequestOptionsAtRuntime = https.RequestOptions & { host: string; port?: number };
-/** Internals of http-mitm-proxy we replace or call (present in 1.1.0's shipped class, not its typings). */
-interface MitmInternals {
-  _onError(kind: string, ctx: IContext | null, err: Error): void;
-  _onSocketError(description: string, err: Error): void;
-  _onHttpServerRequest(isSSL: boolean, req: http.IncomingMessage, res: http.ServerResponse): void;
-  _onWebSocketServerConnect(isSSL: boolean, ws: unknown, req: http.IncomingMessage): void;
-  httpServer?: http.Server;
-  httpPort: number;
-}
 
 /** Marks an upstream response that arrived after we had already answered the client. */
 const LATE_RESPONSE = new Error('late upstream response dropped');
@@ -228,24 +220,7 @@ export class LensProxy {
     mitm.onResponseEnd((ctx, cb) => cb(guarded(() => forwardTrailers(ctx))));
     mitm.onWebSocketConnection((ctx, cb) => cb(guarded(() => this.#onWebSocket(ctx))));
     mitm.onWebSocketError(() => {});
-    // Inner connections never pass through listen(), so Node's header/request timeout checks do not run:
-    // an idle limit keeps a silent tunnel from holding a socket forever (upstream waits are 30 s by default).
-    this.#inner.timeout = Math.max(120_000, this.#timeoutMs * 2);
-    this.#inner.keepAliveTimeout = 30_000;
-    this.#inner.on('request', (req, res) => internals._onHttpServerRequest(isEncrypted(req.socket), req, res));
-    this.#inner.on('upgrade', (req, socket, head) => {
-      this.#wss.handleUpgrade(req, socket, head, (ws) => {
-        (ws as unknown as { upgradeReq: unknown }).upgradeReq = req;
-        internals._onWebSocketServerConnect(isEncrypted(req.socket), ws, req);
-      });
-    });
-    // Malformed HTTP inside a tunnel: answer 400 and close (the library only logged and left it open).
-    this.#inner.on('clientError', (_err, socket) => {
-      if (socket.writable && (socket as net.Socket).bytesWritten === 0) {
-        socket.write('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      }
-      socket.destroy();
-    });
+    wireInnerServer(this.#inner, this.#wss, internals, Math.max(120_000, this.#timeoutMs * 2));
   }
 
   #onRequest(ctx: IContext): void {
@@ -367,18 +342,7 @@ export class LensProxy {
   }
 
   #recordRefusal(authority: string, reason: 'proxy_loop' | 'bad_target', clientAddress?: string): void {
-    const at = now();
-    const captured: CapturedExchange = {
-      id: crypto.randomUUID(),
-      timings: { start: at, end: at },
-      connectTarget: authority,
-      request: { method: 'CONNECT', url: authority, httpVersion: '1.1', headers: [], body: { bytes: Buffer.alloc(0), size: 0, truncated: false } },
-      error: reason === 'proxy_loop'
-        ? { code: 'proxy_loop', message: `refused: ${authority} is oauth-lens itself` }
-        : { code: 'other', message: 'malformed CONNECT target' },
-      ...(clientAddress ? { clientAddress } : {}),
-    };
-    this.#emit(() => captured);
+    this.#emit(() => refusalCapture(authority, reason, clientAddress));
   }
 
   /** Hand a capture to the observer after the current I/O turn; nothing it does can reach the traffic. */
@@ -396,39 +360,4 @@ export class LensProxy {
       }
     });
   }
-}
-
-/** Run a hook body; return its error instead of throwing into the library (trap 3). */
-function guarded(fn: () => void): Error | undefined {
-  try {
-    fn();
-    return undefined;
-  } catch (err) {
-    return err instanceof Error ? err : new Error('hook failed');
-  }
-}
-
-function absoluteUrl(isTls: boolean, target: HostPort, path: string): string {
-  if (/^https?:\/\//i.test(path)) return path;
-  const scheme = isTls ? 'https' : 'http';
-  const host = net.isIPv6(target.host) ? `[${target.host}]` : target.host;
-  const port = target.port === (isTls ? 443 : 80) ? '' : `:${target.port}`;
-  return `${scheme}://${host}${port}${path.startsWith('/') || path === '*' ? path : `/${path}`}`;
-}
-
-/** A `Trailer` header on a response that is not chunked makes Node's writeHead throw (trap: ERR_HTTP_TRAILER_INVALID). */
-function dropStrayTrailer(ctx: IContext): void {
-  const headers = ctx.serverToProxyResponse?.headers;
-  if (!headers || headers.trailer === undefined) return;
-  if (!/\bchunked\b/i.test(String(headers['transfer-encoding'] ?? ''))) delete headers.trailer;
-}
-
-/** The library drops trailer values; pass them on when the response is chunked. */
-function forwardTrailers(ctx: IContext): void {
-  const upstream = ctx.serverToProxyResponse;
-  const trailers = upstream?.rawTrailers ?? [];
-  if (trailers.length === 0 || !/\bchunked\b/i.test(String(upstream?.headers['transfer-encoding'] ?? ''))) return;
-  const pairs: Array<[string, string]> = [];
-  for (let i = 0; i + 1 < trailers.length; i += 2) pairs.push([trailers[i]!, trailers[i + 1]!]);
-  ctx.proxyToClientResponse.addTrailers(pairs);
 }

@@ -158,3 +158,18 @@ function formatName(name: tls.Certificate | undefined): string {
     .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : String(v)}`)
     .join(', ');
 }
+
+/** The record of a CONNECT we refused (aimed at oauth-lens itself, or malformed). */
+export function refusalCapture(authority: string, reason: 'proxy_loop' | 'bad_target', clientAddress?: string): CapturedExchange {
+  const at = now();
+  return {
+    id: crypto.randomUUID(),
+    timings: { start: at, end: at },
+    connectTarget: authority,
+    request: { method: 'CONNECT', url: authority, httpVersion: '1.1', headers: [], body: { bytes: Buffer.alloc(0), size: 0, truncated: false } },
+    error: reason === 'proxy_loop'
+      ? { code: 'proxy_loop', message: `refused: ${authority} is oauth-lens itself` }
+      : { code: 'other', message: 'malformed CONNECT target' },
+    ...(clientAddress ? { clientAddress } : {}),
+  };
+}
