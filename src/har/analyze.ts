@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Exchange, Finding, Redacted } from '../model.js';
 import type { LensConfig } from '../oauth/config.js';
 import { OAuthEngine } from '../oauth/engine.js';
+import { withoutFindings } from '../oauth/redact.js';
 import { harToCaptured, type SkippedEntry } from './from-har.js';
 import { exchangesToHar } from './har.js';
 import type { Har } from './types.js';
@@ -96,19 +97,11 @@ export function analyzeHar(input: unknown, options: AnalyzeOptions = {}): HarAna
   };
 }
 
-/**
- * The exchange without findings it cannot judge on stand-in values. Only removes data from an
- * already-redacted exchange, so it stays redacted; the next finding takes over as primary.
- */
+/** The exchange without findings it cannot judge on stand-in values (redact.ts keeps it redacted). */
 function withoutUnjudgeable(exchange: Redacted<Exchange>, suppressed: AttachedFinding[]): Redacted<Exchange> {
-  const keep = exchange.oauth.findings.filter((finding) => {
-    if (!NEEDS_REAL_VALUES.has(finding.code)) return true;
-    suppressed.push({ exchangeId: exchange.id, finding });
-    return false;
-  });
-  if (keep.length === exchange.oauth.findings.length) return exchange;
-  const findings = keep.some((f) => f.primary) ? keep : keep.map((f, i) => (i === 0 ? { ...f, primary: true } : f));
-  return { ...exchange, oauth: { ...exchange.oauth, findings } } as Redacted<Exchange>;
+  const result = withoutFindings(exchange, (finding) => NEEDS_REAL_VALUES.has(finding.code));
+  for (const finding of result.dropped) suppressed.push({ exchangeId: exchange.id, finding });
+  return result.exchange;
 }
 
 function summariseFlows(exchanges: Redacted<Exchange>[]): FlowSummary[] {

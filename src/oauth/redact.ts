@@ -6,7 +6,7 @@
  * `[REDACTED name len=N fp=XXXXXXXXXXXX]`. Builds new objects; never mutates the capture.
  */
 import type { CapturedBody, CapturedExchange, RawHeaders } from '../capture/types.js';
-import type { BodyView, Exchange, OAuthView, Redacted, TransportError } from '../model.js';
+import type { BodyView, Exchange, Finding, OAuthView, Redacted, TransportError } from '../model.js';
 import type { SecretCollector } from './inventory.js';
 import { headerValue } from './parse.js';
 import { redactHeaders, redactPairs, redactUrl } from './redact-fields.js';
@@ -146,6 +146,19 @@ function resweepJson(value: unknown, c: SecretCollector): unknown {
 /** A stored redacted exchange with a new oauth view (findings changed after a later exchange). */
 export function withOAuth(exchange: Redacted<Exchange>, oauth: OAuthView): Redacted<Exchange> {
   return { ...exchange, oauth } as Redacted<Exchange>;
+}
+
+/**
+ * A redacted exchange without the findings `drop` selects (the HAR analysis leaves out findings it cannot
+ * judge on stand-in values). It can only remove data, so the result stays redacted; when the primary finding
+ * goes, the first one left takes over.
+ */
+export function withoutFindings(exchange: Redacted<Exchange>, drop: (finding: Finding) => boolean): { exchange: Redacted<Exchange>; dropped: Finding[] } {
+  const dropped = exchange.oauth.findings.filter(drop);
+  if (!dropped.length) return { exchange, dropped };
+  const keep = exchange.oauth.findings.filter((finding) => !dropped.includes(finding));
+  const findings = keep.some((f) => f.primary) ? keep : keep.map((f, i) => (i === 0 ? { ...f, primary: true } : f));
+  return { exchange: withOAuth(exchange, { ...exchange.oauth, findings }), dropped };
 }
 
 export { headerValue };

@@ -2,6 +2,8 @@ import { describe, expect, it, vi } from 'vitest';
 
 vi.mock('../../src/oauth/rules/index.js', () => ({ ALL_RULES: [] }));
 
+import type { Finding } from '../../src/model.js';
+import { withOAuth, withoutFindings } from '../../src/oauth/redact.js';
 import { CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, authorizeRedirect, exchange, jwt, runRules, tokenRequest } from '../support/exchanges.js';
 
 const MARK = /\[REDACTED [\w.:\-/]+ len=\d+ fp=[0-9a-f]{12}\]/;
@@ -95,5 +97,24 @@ describe('redaction', () => {
     const r = runRules([exchange({ url: 'https://app.example.com/settings', cookies: { theme: 'darkmode' }, response: { status: 200, html: '<title>Settings</title><p>Theme: darkmode</p>' } })]);
     expect(r.exchanges[0]?.response?.body.text).toContain('Theme: darkmode');
     expect(r.exchanges[0]?.request.headers.find(([n]) => n === 'Cookie')?.[1]).toMatch(/^theme=\[REDACTED cookie:theme len=8/);
+  });
+});
+
+describe('withoutFindings (the only way outside the engine to change a redacted exchange)', () => {
+  const finding = (code: string, primary: boolean): Finding => ({
+    code, severity: 'error', title: code, detail: code, fix: 'fix', evidence: {}, confidence: 'high', exchangeIds: [], primary,
+  });
+
+  it('removes the selected findings, promotes the next one to primary, and reports what it removed', () => {
+    const base = runRules([tokenRequest({ form: { grant_type: 'client_credentials', client_id: CLIENT_ID, client_secret: CLIENT_SECRET } })]).exchanges[0]!;
+    const withTwo = withOAuth(base, { ...base.oauth, findings: [finding('pkce.verifier_mismatch', true), finding('client.secret_whitespace', false)] });
+    const { exchange, dropped } = withoutFindings(withTwo, (f) => f.code === 'pkce.verifier_mismatch');
+    expect(dropped.map((f) => f.code)).toEqual(['pkce.verifier_mismatch']);
+    expect(exchange.oauth.findings).toEqual([finding('client.secret_whitespace', true)]);
+    expect(exchange.request).toBe(withTwo.request);
+    expect(withTwo.oauth.findings).toHaveLength(2); // the input is not mutated
+    const none = withoutFindings(withTwo, () => false);
+    expect(none.exchange).toBe(withTwo);
+    expect(none.dropped).toEqual([]);
   });
 });
