@@ -174,6 +174,22 @@ describe('oauth-lens env and ca', () => {
     expect(echoed).toBe(path.join(dir, 'ca-bundle.pem'));
   });
 
+  it('env without location flags describes the running instance from the state file', async () => {
+    const stateDir = tmpDir('cli-state');
+    fs.writeFileSync(path.join(stateDir, 'state.json'), JSON.stringify({
+      uiUrl: 'http://127.0.0.1:45678', token: 't', proxyUrl: 'http://127.0.0.1:45677', pid: process.pid,
+      caPath: '/x/ca.pem', caBundlePath: '/x/ca-bundle.pem',
+    }));
+    const env = { ...process.env, OAUTH_LENS_STATE_DIR: stateDir };
+    const { stdout } = await run(process.execPath, [MAIN, 'env'], { encoding: 'utf8', env });
+    expect(stdout).toContain(`export HTTPS_PROXY='http://127.0.0.1:45677'`);
+    expect(stdout).toContain(`export NO_PROXY='127.0.0.1:45678,localhost:45678'`);
+    expect(stdout).toContain(`export SSL_CERT_FILE='/x/ca-bundle.pem'`);
+    const dir = tmpDir('cli-env2');
+    const flagged = await run(process.execPath, [MAIN, 'env', '--certs', dir], { encoding: 'utf8', env });
+    expect(flagged.stdout).toContain(`export HTTPS_PROXY='http://127.0.0.1:8080'`);
+  });
+
   it('ca prints the path and the SHA-256 fingerprint; --regenerate changes it', async () => {
     const dir = tmpDir('cli-ca');
     const first = await run(process.execPath, [MAIN, 'ca', '--certs', dir], { encoding: 'utf8' });
