@@ -11,10 +11,14 @@ import { rules as responses } from './responses.js';
 import { rules as refresh } from './refresh.js';
 import { rules as transport } from './transport.js';
 import { rules as secrets } from './secrets.js';
+import { rules as oidc } from './oidc.js';
+import { rules as bearer } from './bearer.js';
+import { rules as dpop } from './dpop.js';
+import { rules as devicePar } from './device-par.js';
 
 export type { Rule, RuleContext, FindingDraft, Correlation } from './types.js';
 
 export const ALL_RULES: readonly Rule[] = [
   ...transport, ...framing, ...responses, ...clientAuth, ...code, ...redirectUri,
-  ...pkce, ...grantScope, ...state, ...refresh, ...secrets,
+  ...pkce, ...grantScope, ...state, ...refresh, ...secrets, ...oidc, ...bearer, ...dpop, ...devicePar,
 ];
