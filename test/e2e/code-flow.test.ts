@@ -4,23 +4,16 @@
  * endpoint. Each scenario asserts the findings a user sees on the exchange, and that no secret
  * reached the store or the log.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as oidc from 'openid-client';
 import { curl, login, openidClient, python } from './support/clients.js';
-import { basicAuth, codes, describe as list, errors, expectNoSecretLeak, finding, primary, startWorld, type World } from './support/world.js';
+import { basicAuth, codes, describe as list, errors, expectNoSecretLeak, finding, primary, type World } from './support/world.js';
+import { isToken, isAuthorize, useWorld } from './support/use-world.js';
 
 let world: World;
-
-beforeAll(async () => {
-  world = await startWorld();
-}, 60_000);
-
-afterAll(async () => {
-  await world?.close();
+useWorld((started) => {
+  world = started;
 });
-
-const isToken = (e: { oauth: { kind: string } }) => e.oauth.kind === 'token';
-const isAuthorize = (e: { oauth: { kind: string } }) => e.oauth.kind === 'authorize';
 
 /** curl form POST to the IdP token endpoint with the confidential client's Basic credentials. */
 function tokenByCurl(form: Array<[string, string]>, extra: string[] = []) {

@@ -4,21 +4,15 @@
  * A real loop — the app keeps restarting the login and never redeems a code — is a storm; a quick
  * series of logins that all completed is not.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { curl, login } from './support/clients.js';
-import { basicAuth, codes, describe as list, expectNoSecretLeak, finding, startWorld, type StoredExchange, type World } from './support/world.js';
+import { basicAuth, codes, describe as list, expectNoSecretLeak, finding, type StoredExchange, type World } from './support/world.js';
+import { isAuthorize, useWorld } from './support/use-world.js';
 
 let world: World;
-
-beforeAll(async () => {
-  world = await startWorld();
-}, 60_000);
-
-afterAll(async () => {
-  await world?.close();
+useWorld((started) => {
+  world = started;
 });
-
-const isAuthorize = (e: StoredExchange) => e.oauth.kind === 'authorize';
 
 function debug(exchanges: StoredExchange[]): void {
   if (process.env.E2E_DEBUG) console.log(list(exchanges));

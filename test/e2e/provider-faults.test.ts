@@ -4,24 +4,18 @@
  * trust, a gzip-compressed token response, and a 200 carrying {"ok":false}. Real clients (curl,
  * Python requests, openid-client) through the real proxy; no secret may reach the store or log.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as oidc from 'openid-client';
 import { curl, openidClient, python } from './support/clients.js';
 import {
-  basicAuth, codes, describe as list, expectNoSecretLeak, finding, primary, startWorld, type StoredExchange, type World,
+  basicAuth, codes, describe as list, expectNoSecretLeak, finding, primary, type StoredExchange, type World,
 } from './support/world.js';
+import { isToken, useWorld } from './support/use-world.js';
 
 let world: World;
-
-beforeAll(async () => {
-  world = await startWorld();
-}, 60_000);
-
-afterAll(async () => {
-  await world?.close();
+useWorld((started) => {
+  world = started;
 });
-
-const isToken = (e: StoredExchange) => e.oauth.kind === 'token';
 
 function debug(exchanges: StoredExchange[]): void {
   if (process.env.E2E_DEBUG) console.log(list(exchanges), '\n', exchanges.map((e) => e.oauth.findings.map((f) => `${f.code}: ${f.title}`).join('\n')).join('\n'));

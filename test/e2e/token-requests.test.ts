@@ -4,24 +4,18 @@
  * oauth-lens. Each scenario asserts the finding the user sees on the token exchange, and that no
  * secret reached the store or the log.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as oidc from 'openid-client';
 import { curl, login, openidClient, python } from './support/clients.js';
 import {
-  STAGING_SECRET, basicAuth, codes, describe as list, errors, expectNoSecretLeak, finding, primary, startWorld, type StoredExchange, type World,
+  STAGING_SECRET, basicAuth, codes, describe as list, errors, expectNoSecretLeak, finding, primary, type StoredExchange, type World,
 } from './support/world.js';
+import { isToken, useWorld } from './support/use-world.js';
 
 let world: World;
-
-beforeAll(async () => {
-  world = await startWorld();
-}, 60_000);
-
-afterAll(async () => {
-  await world?.close();
+useWorld((started) => {
+  world = started;
 });
-
-const isToken = (e: StoredExchange) => e.oauth.kind === 'token';
 
 function machine(): { id: string; secret: string; basic: string } {
   const m = world.idp.clients.machine;

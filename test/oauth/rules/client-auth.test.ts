@@ -5,37 +5,17 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { Finding } from '../../../src/model.js';
 import {
-  CLIENT_ID, CLIENT_SECRET, T, TOKEN_URL, discoveryRequest, exchange, jwt, oauthError, runRules, tokenRequest, tokenSuccess,
+  CLIENT_ID, CLIENT_SECRET, T, TOKEN_URL, discoveryRequest, exchange, jwt, oauthError, tokenRequest, tokenSuccess,
 } from '../../support/exchanges.js';
+import { one, ruleHarness } from '../../support/rule-assertions.js';
 
 const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 const STAGING_SECRET = 'stg-7Hq2Lw9Zx4Vb8Nc3Rm6Tp1Ks5Yd0Fg';
 const SPECIAL_SECRET = 'p+ss/w=rd&x:y%z9KqL2mN7';
 const SECRETS = [CLIENT_SECRET, STAGING_SECRET, SPECIAL_SECRET];
 
-function expectNoSecret(findings: readonly Finding[], extra: string[] = []): void {
-  const text = JSON.stringify(findings);
-  for (const s of [...SECRETS, ...extra]) {
-    for (const form of [s, encodeURIComponent(s), Buffer.from(s).toString('base64')]) expect(text).not.toContain(form);
-  }
-}
-
-/** Runs the real engine and checks that no finding anywhere carries a secret of this file. */
-function run(...args: Parameters<typeof runRules>): ReturnType<typeof runRules> {
-  const r = runRules(...args);
-  expectNoSecret(r.findings.flat());
-  // No rule of this family may throw (the runner would contain it and log OAL_ERR_RULE).
-  expect(r.warnings.filter((w) => /^(redirect_uri|client|state)/.test(String((w.obj as { rule?: unknown }).rule)))).toEqual([]);
-  return r;
-}
-
-function one(findings: readonly Finding[], code: string): Finding {
-  const hits = findings.filter((f) => f.code === code);
-  expect(hits, `${code} in [${findings.map((f) => f.code).join(', ')}]`).toHaveLength(1);
-  return hits[0] as Finding;
-}
+const { run, expectNoSecret } = ruleHarness(SECRETS);
 
 const ccForm = (secret = CLIENT_SECRET, clientId = CLIENT_ID) => ({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret, scope: 'api.read' });
 

@@ -3,13 +3,13 @@
  * redirect → callback → token sequences with provider-shaped answers, each with a near miss.
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   APP, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, T, authorizeRedirect, authorizeRequest, callbackRequest, discoveryRequest,
   exchange, jwt, oauthError, runRules, tokenRequest, tokenSuccess,
 } from '../../support/exchanges.js';
 import { pkcePair } from '../../support/idp.js';
-import { startLiveIdp, type LiveIdp } from './families-live.js';
+import { useLiveIdp, type LiveIdp } from './families-live.js';
 import { expectNoSecret, findingOf } from './no-secret.js';
 
 const STATE = 'af0ifjsldkj-Xy7Q2b';
@@ -435,11 +435,8 @@ describe('hostile input (fast-check): the three families never throw and never e
 
 describe('against oidc-provider through the real proxy', () => {
   let live: LiveIdp;
-  beforeAll(async () => {
-    live = await startLiveIdp();
-  });
-  afterAll(async () => {
-    await live?.close();
+  useLiveIdp((started) => {
+    live = started;
   });
 
   it('a code redeemed twice → code.reused; a misspelt grant_type → grant_type.invalid; client_credentials with a code → params_mismatch', async () => {

@@ -3,6 +3,7 @@
  * LensProxy that trusts it, and curl as the client. Captures go through `runRules` like fixtures.
  */
 import fs from 'node:fs';
+import { afterAll, beforeAll } from 'vitest';
 import path from 'node:path';
 import type { CapturedExchange } from '../../../src/capture/types.js';
 import { run, startTestLens, type TestLens } from '../../proxy/support/lens.js';
@@ -43,4 +44,19 @@ export async function startLiveIdp(): Promise<LiveIdp> {
       await idp.close();
     },
   };
+}
+
+/**
+ * Starts the live IdP before the enclosing describe's tests and closes it after them; `use` receives it
+ * once started. `timeoutMs` bounds the start (default: the config's hookTimeout).
+ */
+export function useLiveIdp(use: (live: LiveIdp) => void, timeoutMs?: number): void {
+  let live: LiveIdp | undefined;
+  beforeAll(async () => {
+    live = await startLiveIdp();
+    use(live);
+  }, timeoutMs);
+  afterAll(async () => {
+    await live?.close();
+  });
 }

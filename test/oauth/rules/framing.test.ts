@@ -1,6 +1,6 @@
 /** §1.8 request framing (R37–R42): each rule with a realistic positive case and a near-miss negative. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLiveIdp, type LiveIdp } from './families-live.js';
+import { describe, expect, it } from 'vitest';
+import { useLiveIdp, type LiveIdp } from './families-live.js';
 import {
   CLIENT_ID, CLIENT_SECRET, IDP, REDIRECT_URI, T, TOKEN_URL, discoveryRequest, encodeForm, exchange, oauthError, runRules, tokenRequest,
 } from '../../support/exchanges.js';
@@ -240,12 +240,9 @@ describe('endpoint.not_found_or_method (R42)', () => {
 
 describe('on real traffic: oidc-provider behind the real proxy, curl as client', () => {
   let live: LiveIdp;
-  beforeAll(async () => {
-    live = await startLiveIdp();
+  useLiveIdp((started) => {
+    live = started;
   }, 30_000);
-  afterAll(async () => {
-    await live?.close();
-  });
 
   it('a JSON token request → request.wrong_content_type with the provider\'s rejection', async () => {
     const m = live.idp.clients.machine;

@@ -3,13 +3,13 @@
  * and compares it with the challenge of the proxied authorize request. RFC 7636 App. B vector.
  */
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, T, authorizeRedirect, authorizeRequest, discoveryRequest, oauthError,
   runRules, tokenRequest,
 } from '../../support/exchanges.js';
 import { pkcePair } from '../../support/idp.js';
-import { startLiveIdp, type LiveIdp } from './families-live.js';
+import { useLiveIdp, type LiveIdp } from './families-live.js';
 import { expectNoSecret, findingOf } from './no-secret.js';
 
 const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
@@ -209,11 +209,8 @@ describe('pkce.weak_or_absent (R36)', () => {
 
 describe('against oidc-provider through the real proxy (PKCE required)', () => {
   let live: LiveIdp;
-  beforeAll(async () => {
-    live = await startLiveIdp();
-  });
-  afterAll(async () => {
-    await live?.close();
+  useLiveIdp((started) => {
+    live = started;
   });
 
   it('a verifier from another login → verifier_mismatch #other_session; no verifier → verifier_missing; the right one → quiet', async () => {

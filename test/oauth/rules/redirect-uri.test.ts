@@ -3,11 +3,11 @@
  * backend legs, provider error bodies, and a near miss for every rule.
  */
 import { describe, expect, it } from 'vitest';
-import type { Finding } from '../../../src/model.js';
 import {
   APP, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, authorizeRedirect, authorizeRequest, callbackRequest, exchange, oauthError,
-  runRules, tokenRequest, type Pairs, type ResponseSpec,
+  tokenRequest, type Pairs, type ResponseSpec,
 } from '../../support/exchanges.js';
+import { one, ruleHarness } from '../../support/rule-assertions.js';
 
 const CODE = '4/0AeaYSHBq3mZ8kP2xR7wT9vL1nJ5cF6dG8hK0sQ2uW4yA';
 const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
@@ -15,27 +15,7 @@ const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
 const STATE = 'Zt3kQ9mW2xV7bN4cR8yL1pH6';
 const SECRETS = [CODE, VERIFIER, STATE, CLIENT_SECRET];
 
-function expectNoSecret(findings: readonly Finding[]): void {
-  const text = JSON.stringify(findings);
-  for (const s of SECRETS) {
-    for (const form of [s, encodeURIComponent(s), Buffer.from(s).toString('base64')]) expect(text).not.toContain(form);
-  }
-}
-
-/** Runs the real engine and checks that no finding anywhere carries a secret of this file. */
-function run(...args: Parameters<typeof runRules>): ReturnType<typeof runRules> {
-  const r = runRules(...args);
-  expectNoSecret(r.findings.flat());
-  // No rule of this family may throw (the runner would contain it and log OAL_ERR_RULE).
-  expect(r.warnings.filter((w) => /^(redirect_uri|client|state)/.test(String((w.obj as { rule?: unknown }).rule)))).toEqual([]);
-  return r;
-}
-
-function one(findings: readonly Finding[], code: string): Finding {
-  const hits = findings.filter((f) => f.code === code);
-  expect(hits, `${code} in [${findings.map((f) => f.code).join(', ')}]`).toHaveLength(1);
-  return hits[0] as Finding;
-}
+const { run, expectNoSecret } = ruleHarness(SECRETS);
 
 /** A browser code flow (authorize → AS redirect → callback) followed by the backend code exchange. */
 function codeFlow(authorizeRedirectUri: string, tokenRedirectUri: string | null, response?: ResponseSpec, extraAuthorize: Pairs = []) {

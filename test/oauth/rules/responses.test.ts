@@ -1,6 +1,6 @@
 /** §1.9 responses, availability, retries (R43–R49): positive cases from real provider shapes and near misses. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLiveIdp, type LiveIdp } from './families-live.js';
+import { describe, expect, it } from 'vitest';
+import { useLiveIdp, type LiveIdp } from './families-live.js';
 import { pkcePair } from '../../support/idp.js';
 import {
   AUTHORIZE_URL, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, T, TOKEN_URL, authorizeRequest, exchange, oauthError, runRules, tokenRequest, tokenSuccess,
@@ -390,12 +390,9 @@ describe('no false positives on a healthy session', () => {
 
 describe('on real traffic: oidc-provider behind the real proxy, curl as client', () => {
   let live: LiveIdp;
-  beforeAll(async () => {
-    live = await startLiveIdp();
+  useLiveIdp((started) => {
+    live = started;
   }, 30_000);
-  afterAll(async () => {
-    await live?.close();
-  });
   const machine = () => live.idp.clients.machine;
   const cc = () => ['-u', `${machine().clientId}:${machine().clientSecret}`, '-d', 'grant_type=client_credentials'];
 

@@ -4,10 +4,10 @@
  * app's answer, with a near miss for each rule.
  */
 import { describe, expect, it } from 'vitest';
-import type { Finding } from '../../../src/model.js';
 import {
   APP, AUTHORIZE_URL, CLIENT_ID, IDP, REDIRECT_URI, authorizeRedirect, authorizeRequest, callbackRequest, exchange, runRules,
 } from '../../support/exchanges.js';
+import { one, ruleHarness } from '../../support/rule-assertions.js';
 
 const STATE = 'Zt3kQ9mW2xV7bN4cR8yL1pH6';
 const OTHER_STATE = 'Hq8Lw2Zx4Vb9Nc3Rm6Tp1Ks5';
@@ -16,27 +16,7 @@ const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
 const COOKIE_VALUE = 'eyJzdGF0ZSI6ImFiYyJ9.c2lnbmF0dXJlLXZhbHVlLTEyMzQ1';
 const SECRETS = [STATE, OTHER_STATE, CODE, COOKIE_VALUE];
 
-function expectNoSecret(findings: readonly Finding[]): void {
-  const text = JSON.stringify(findings);
-  for (const s of SECRETS) {
-    for (const form of [s, encodeURIComponent(s), Buffer.from(s).toString('base64')]) expect(text).not.toContain(form);
-  }
-}
-
-/** Runs the real engine and checks that no finding anywhere carries a secret of this file. */
-function run(...args: Parameters<typeof runRules>): ReturnType<typeof runRules> {
-  const r = runRules(...args);
-  expectNoSecret(r.findings.flat());
-  // No rule of this family may throw (the runner would contain it and log OAL_ERR_RULE).
-  expect(r.warnings.filter((w) => /^(redirect_uri|client|state)/.test(String((w.obj as { rule?: unknown }).rule)))).toEqual([]);
-  return r;
-}
-
-function one(findings: readonly Finding[], code: string): Finding {
-  const hits = findings.filter((f) => f.code === code);
-  expect(hits, `${code} in [${findings.map((f) => f.code).join(', ')}]`).toHaveLength(1);
-  return hits[0] as Finding;
-}
+const { run, expectNoSecret } = ruleHarness(SECRETS);
 
 function authorizeUrl(state: string, extra: Record<string, string> = {}): string {
   const u = new URL(AUTHORIZE_URL);
