@@ -73,8 +73,10 @@ const wrongOrStale: Rule = {
     const challenge = ex.providerError?.wwwAuthenticate.find((w) => /^(bearer|dpop)$/i.test(w.scheme));
     const confirmed = ex.response?.status === 401 && !!challenge;
     const issuedBy = ctx.correlation.bearerIssuedBy?.exchange;
+    // An expired token the resource still accepted (leeway) is a warning; every other pattern fails or leaks.
+    const accepted = !!ex.response && ex.response.status < 400;
     return [{
-      code: 'bearer.wrong_or_stale_token', severity: 'error',
+      code: 'bearer.wrong_or_stale_token', severity: wrong.sub === 'expired' && accepted ? 'warning' : 'error',
       title: `API call with ${wrong.sub.replace(/_/g, ' ')} token${ex.response?.status === 401 ? ' (401)' : ''}`,
       detail: `${wrong.text}${confirmed ? ` The resource server answered 401 with WWW-Authenticate ${challenge.scheme}${challenge.params.error ? ` error="${challenge.params.error}"` : ''}.` : ''} ${wrong.fix}`,
       fix: wrong.fix,

@@ -8,6 +8,17 @@ import type { Rule, RuleContext } from './types.js';
 import { baseEvidence, is2xx } from './responses-util.js';
 import { endpointBase, issuerFromDocumentUrl } from './oidc-util.js';
 
+/** Which part of two issuer URLs differs first (an issuer that is no URL at all counts as `host`). */
+function urlDifference(declared: string, expected: string): 'case' | 'scheme' | 'host' | 'path' {
+  if (declared.replace(/\/$/, '').toLowerCase() === expected.toLowerCase()) return 'case';
+  try {
+    const [a, b] = [new URL(declared), new URL(expected)];
+    return a.protocol !== b.protocol ? 'scheme' : a.host !== b.host ? 'host' : 'path';
+  } catch {
+    return 'host';
+  }
+}
+
 const ISSUER_FIX = 'Configure the issuer exactly as the discovery document states it and build the discovery URL from that string; for Entra multi-tenant apps validate iss per tenant (tid) instead of against one issuer.';
 
 const issuerMismatch: Rule = {
@@ -20,9 +31,7 @@ const issuerMismatch: Rule = {
     if (!expected || meta.issuer === expected || meta.issuer === `${expected}/`) return [];
     const template = /\{tenantid\}/i.test(meta.issuer);
     const entraDomain = !template && /login\.microsoftonline\.com/i.test(meta.issuer) && expected.replace(/\/[^/]+(\/v2\.0)?$/, '') === meta.issuer.replace(/\/[^/]+(\/v2\.0)?\/?$/, '');
-    const diff = meta.issuer.replace(/\/$/, '').toLowerCase() === expected.toLowerCase() ? 'case'
-      : new URL(meta.issuer).protocol !== new URL(expected).protocol ? 'scheme'
-        : new URL(meta.issuer).host !== new URL(expected).host ? 'host' : 'path';
+    const diff = urlDifference(meta.issuer, expected);
     const hint = template
       ? 'Entra /common and /organizations publish the template issuer https://login.microsoftonline.com/{tenantid}/v2.0: a library comparing it byte-for-byte fails; validate iss per token tid.'
       : entraDomain ? 'Entra publishes the tenant GUID in its issuer even when the discovery URL uses a domain name: configure the GUID-based issuer.'
@@ -106,7 +115,10 @@ const issMismatch: Rule = {
     if (!expected) return [];
     const ids = ctx.correlation.authorize && ctx.correlation.authorize.seq < ex.seq ? [ctx.correlation.authorize.id, ex.id] : [ex.id];
     if (resp.iss !== undefined) {
-      if (resp.iss === expected.issuer) return [];
+      // Entra multi-tenant metadata carries a {tenantid} template: any tenant's issuer of that shape matches.
+      const template = /\{tenantid\}/i.test(expected.issuer)
+        && new RegExp(`^${expected.issuer.replace(/[.*+?^$()|[\]\\/]/g, '\\$&').replace(/\\?\{tenantid\\?\}/i, '[^/]+')}$`, 'i').test(resp.iss);
+      if (resp.iss === expected.issuer || template) return [];
       return [{
         code: 'authorize_response.iss_mismatch', severity: 'error',
         title: `Authorization response iss "${resp.iss}" is not the issuer "${expected.issuer}"`,

@@ -44,6 +44,9 @@ describe('bearer.wrong_or_stale_token (R61)', () => {
     const f = only(r, 1, 'bearer.wrong_or_stale_token');
     expect(f.evidence?.pattern).toBe('expired');
     expect(f.detail).toMatch(/expired 99 s before/);
+    expect(f.severity).toBe('error');
+    const accepted = runRules([codeExchange({ expires_in: 300 }), apiCall(AT, T(400), { status: 200, json: { orders: [] } })]);
+    expect(only(accepted, 1, 'bearer.wrong_or_stale_token').severity).toBe('warning');
   });
 
   it('flags "Bearer undefined" and a doubled scheme', () => {

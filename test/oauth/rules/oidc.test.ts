@@ -180,6 +180,11 @@ describe('discovery.issuer_mismatch (R58)', () => {
     expect(f.detail).toMatch(/tid/);
   });
 
+  it('flags an issuer that is not a URL at all (no throw)', () => {
+    const r = runRules([discoveryRequest({ issuer: 'my-realm' }, { url: 'https://sso.example.com/realms/my-realm/.well-known/openid-configuration' })]);
+    expect(only(r, 0, 'discovery.issuer_mismatch').evidence?.difference).toBe('host');
+  });
+
   it('near miss: Auth0 issuer with its trailing slash, and an RFC 8414 inserted path', () => {
     const r = runRules([
       discoveryRequest({ issuer: 'https://tenant.eu.auth0.com/' }, { url: 'https://tenant.eu.auth0.com/.well-known/openid-configuration' }),
@@ -242,6 +247,17 @@ describe('authorize_response.iss_mismatch (R60)', () => {
     none(r, 2, 'authorize_response.iss_mismatch');
     none(r, 3, 'authorize_response.iss_mismatch');
     none(runRules(flow(undefined, false)), 2, 'authorize_response.iss_mismatch');
+  });
+
+  it('near miss: Entra multi-tenant template issuer matches any tenant\'s iss of that shape', () => {
+    const entra = 'https://login.microsoftonline.com';
+    const tid = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+    const run = (iss: string) => runRules([
+      discoveryRequest({ issuer: `${entra}/{tenantid}/v2.0`, authorization_endpoint: `${entra}/common/oauth2/v2.0/authorize`, authorization_response_iss_parameter_supported: true }, { at: T(0), url: `${entra}/common/v2.0/.well-known/openid-configuration` }),
+      authorizeRedirect({ code: CODE, state: STATE, iss }, { at: T(4), url: `${entra}/common/oauth2/v2.0/authorize?client_id=${CLIENT_ID}` }),
+    ]);
+    none(run(`${entra}/${tid}/v2.0`), 1, 'authorize_response.iss_mismatch');
+    expect(only(run(`https://sts.windows.net/${tid}/`), 1, 'authorize_response.iss_mismatch').severity).toBe('error');
   });
 });
 
