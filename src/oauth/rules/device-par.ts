@@ -55,13 +55,16 @@ const pollingViolation: Rule = {
         `The device authorization ${authz.id} gave expires_in ${life / 1000} s; this poll comes ${seconds(ex.at - authz.at)} after it.`, 'error', [authz.id]);
     }
     const prev = polls.at(-1);
-    if (!prev) return [];
+    const gh = ex.provider === 'github' && ex.clientAuth.clientSecret && !ex.clientAuth.methods.includes('basic');
+    const unneeded = () => (gh ? draft('unneeded_secret', 'GitHub device polling sends a client_secret',
+      'GitHub\'s device flow needs only client_id and device_code; the client_secret sent with every poll is unneeded exposure (device-flow apps usually cannot keep a secret).', 'warning', []) : []);
+    if (!prev) return unneeded();
     const slowDowns = polls.filter((x) => x.providerError?.error === 'slow_down').length;
     const base = authz?.tokenResponse?.interval ?? 5;
     const interval = (base + 5 * slowDowns) * 1000;
     const gap = ex.at - prev.at;
     // 10% tolerance for timer jitter.
-    if (gap >= interval * 0.9) return [];
+    if (gap >= interval * 0.9) return unneeded();
     const slowed = ex.providerError?.error === 'slow_down';
     return draft('too_fast', `Device polling every ${seconds(gap)}, the interval is ${interval / 1000} s`,
       `This poll came ${seconds(gap)} after the previous one (${prev.id}) for the same device_code, but the interval is ${interval / 1000} s (${authz ? `${base} s from ${authz.id}` : 'default 5 s'}${slowDowns ? ` plus 5 s for each of ${slowDowns} slow_down answer(s)` : ''}).${slowed ? ' The AS answered slow_down.' : ''}`,
@@ -104,12 +107,19 @@ const parMisuse: Rule = {
       return draft('reused', 'PAR request_uri used more than once',
         `The request_uri ${uri.display} was already used by authorization request ${reused[0]!.id} ${seconds(ex.at - reused[0]!.at)} earlier; request_uris are one-time references (RFC 9126 §4): a reload or a second tab replays it.`, reused.map((r) => r.id), 'error', 'high', { request_uri: uri.display });
     }
-    // The PAR exchange of this client just before (request_uri values are not linked by fp): expiry, medium confidence.
-    const par = ctx.correlation.sameHostEarlier.filter((x) => x.kind === 'par' && isSuccess(x) && (!x.clientId || !authz.clientId || x.clientId === authz.clientId)).at(-1);
+    // The PAR response that issued this request_uri (same fp), else this client's latest PAR (medium confidence).
+    const issued = (x: AnalyzedExchange) => x.secrets.some((o) => o.place.startsWith('response') && o.name === 'request_uri' && o.ref.fp === uri.fp);
+    const pars = ctx.correlation.sameHostEarlier.filter((x) => x.kind === 'par' && isSuccess(x));
+    const byFp = pars.filter(issued).at(-1);
+    const par = byFp ?? pars.filter((x) => !x.clientId || !authz.clientId || x.clientId === authz.clientId).at(-1);
+    if (byFp && byFp.clientId && authz.clientId && byFp.clientId !== authz.clientId) {
+      return draft('client_mismatch', 'PAR request_uri used with another client_id',
+        `The request_uri ${uri.display} was pushed by client ${byFp.clientId} (${byFp.id}) but the authorization request names client_id ${authz.clientId}; the AS must reject it (RFC 9126 §4).`, [byFp.id], 'error', 'high', { request_uri: uri.display, par_client_id: byFp.clientId });
+    }
     const life = lifeMs(par);
     if (par && life !== undefined && ex.at > par.at + life) {
       return draft('expired', 'PAR request_uri used after it expired',
-        `The PAR response ${par.id} gave expires_in ${life / 1000} s, but the browser reached the authorization endpoint ${seconds(ex.at - par.at)} later${ex.providerError?.error ? `; the AS answered ${errorText(ex)}` : ''}.`, [par.id], 'error', 'medium', { request_uri: uri.display, expires_in_s: life / 1000 });
+        `The PAR response ${par.id} gave expires_in ${life / 1000} s, but the browser reached the authorization endpoint ${seconds(ex.at - par.at)} later${ex.providerError?.error ? `; the AS answered ${errorText(ex)}` : ''}.`, [par.id], 'error', byFp ? 'high' : 'medium', { request_uri: uri.display, expires_in_s: life / 1000 });
     }
     return [];
   },

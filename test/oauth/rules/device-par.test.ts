@@ -40,6 +40,16 @@ describe('device.polling_violation (R63)', () => {
     expect(only(r, 3, 'device.polling_violation').evidence?.pattern).toBe('grant_type');
   });
 
+  it('warns when GitHub device polls send a client_secret', () => {
+    const withSecret = tokenRequest({ at: T(5), url: 'https://github.com/login/oauth/access_token', headers: { Accept: 'application/json' },
+      form: { client_id: GH_CLIENT, client_secret: CLIENT_SECRET, device_code: DEVICE_CODE, grant_type: DEVICE }, response: pending as never });
+    const r = runRules([deviceAuthz(T(0)), withSecret]);
+    const f = only(r, 1, 'device.polling_violation');
+    expect(f.severity).toBe('warning');
+    expect(f.evidence?.pattern).toBe('unneeded_secret');
+    expectNoSecrets(r, SECRETS);
+  });
+
   it('near miss: polls every 5 s, then every 10 s after slow_down, ending in a token', () => {
     const r = runRules([deviceAuthz(T(0)), poll(T(5)), poll(T(10), slowDown), poll(T(20)), poll(T(30), { status: 200, json: { access_token: AT, token_type: 'bearer', scope: 'repo' } })]);
     for (const i of [1, 2, 3, 4]) none(r, i, 'device.polling_violation');
@@ -66,7 +76,11 @@ describe('par.request_uri_misuse (R64)', () => {
 
   it('flags a request_uri used after expires_in, and an authorize without PAR when the AS requires it', () => {
     const r = runRules([par(T(0)), authz(T(90))]);
-    expect(only(r, 1, 'par.request_uri_misuse').evidence?.pattern).toBe('expired');
+    const f = only(r, 1, 'par.request_uri_misuse');
+    expect(f.evidence?.pattern).toBe('expired');
+    expect(f.confidence).toBe('high');
+    const foreign = runRules([par(T(0)), authorizeRequest({ client_id: 'other-client-7', request_uri: REQUEST_URI }, { at: T(2) })]);
+    expect(only(foreign, 1, 'par.request_uri_misuse').evidence?.pattern).toBe('client_mismatch');
     const req = runRules([
       discoveryRequest({ require_pushed_authorization_requests: true, pushed_authorization_request_endpoint: `${IDP}/oauth2/par` }, { at: T(0) }),
       authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, scope: 'openid', state: 'st-0123456789abcdef' }, { at: T(1) }),
