@@ -70,6 +70,7 @@ describe('par.request_uri_misuse (R64)', () => {
     none(r, 1, 'par.request_uri_misuse');
     const f = only(r, 2, 'par.request_uri_misuse');
     expect(f.evidence?.pattern).toBe('reused');
+    expect(f.severity).toBe('error');
     expect(String(f.evidence?.request_uri)).toMatch(/^\[REDACTED request_uri/);
     expectNoSecrets(r, [REQUEST_URI, CLIENT_SECRET]);
   });
