@@ -5,6 +5,7 @@
  * must refuse the same page with ERR_CERT_AUTHORITY_INVALID, so the positive case can fail.
  */
 import { execFile } from 'node:child_process';
+import dns from 'node:dns';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -18,7 +19,25 @@ import { createTestCa, startHttpsUpstream, tmpDir, type Handler, type Upstream }
 
 const run = promisify(execFile);
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+  '--no-first-run', '--disable-sync', '--disable-domain-reliability', '--disable-client-side-phishing-detection', '--no-pings'];
+
+/**
+ * Chromium still makes a few background calls (update.googleapis.com, accounts.google.com) through the proxy.
+ * While this suite runs, the proxy (in this process) may resolve only loopback names, so nothing leaves the
+ * machine: other names fail at once with ENOTFOUND and never reach a DNS server.
+ */
+function loopbackOnlyDns(): () => void {
+  const original = dns.lookup;
+  const guarded = ((hostname: string, ...rest: unknown[]) => {
+    const callback = rest[rest.length - 1] as (err: NodeJS.ErrnoException | null) => void;
+    if (hostname === 'localhost' || /^127\./.test(hostname)) return (original as (...a: unknown[]) => void)(hostname, ...rest);
+    const err: NodeJS.ErrnoException = Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
+    process.nextTick(callback, err);
+  }) as typeof dns.lookup;
+  dns.lookup = guarded;
+  return () => { dns.lookup = original; };
+}
 
 /** Chromium and NSS's certutil are the real parts under test; without them this suite cannot say anything. */
 function missingTools(): string[] {
@@ -89,7 +108,9 @@ describe.skipIf(missing.length > 0)(suiteName, () => {
     }
   }
 
+  let restoreDns: () => void = () => {};
   beforeAll(async () => {
+    restoreDns = loopbackOnlyDns();
     upstreamCa = await createTestCa();
     // 127.0.0.1 and 127.0.0.2: IP SANs on distinct hosts; localhost: a DNS-name SAN. Chromium hands the name
     // to the proxy in CONNECT (its --host-resolver-rules do not apply through a proxy), so the DNS name must
@@ -113,6 +134,7 @@ describe.skipIf(missing.length > 0)(suiteName, () => {
   });
 
   afterAll(async () => {
+    restoreDns();
     await Promise.all(browsers.map((b) => b.close().catch(() => undefined)));
     await lens?.close();
     await Promise.all([...upstreams.values()].map((u) => u.close()));
