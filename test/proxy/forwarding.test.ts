@@ -5,6 +5,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
@@ -88,7 +89,7 @@ describe('request bodies arrive byte-identical', () => {
     const body = crypto.randomBytes(200_000);
     const res = await request(`${https1.url}/stream-upload`, {
       method: 'POST', dispatcher: lens.agent(),
-      body: (async function* () { for (let i = 0; i < body.length; i += 16_384) yield body.subarray(i, i + 16_384); })(),
+      body: Readable.from((async function* () { for (let i = 0; i < body.length; i += 16_384) yield body.subarray(i, i + 16_384); })()),
     });
     const json = (await res.body.json()) as { sha256: string; length: number };
     expect(res.statusCode).toBe(200);

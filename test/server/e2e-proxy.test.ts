@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { promisify } from 'node:util';
 import pino from 'pino';
-// @ts-expect-error plain ESM build script without type declarations
 import { buildViewer } from '../../scripts/build-viewer.mjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLens, type Lens } from '../../src/app.js';
@@ -51,7 +50,7 @@ describe('proxy → engine → store → feed', () => {
         return [result.exchange, ...result.updated];
       },
     });
-    await (buildViewer as (dir: string) => Promise<string>)(viewerDir);
+    await buildViewer(viewerDir);
     admin = await startAdminServer({ store, port: 0, token: 'e2e-token', viewerDir });
     lens.proxy.refusePort(admin.port);
   }, 60_000);

@@ -3,12 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-// @ts-expect-error plain ESM build script without type declarations
 import { buildViewer } from '../../scripts/build-viewer.mjs';
 import { startAdminServer, type AdminServer } from '../../src/server/index.js';
 import { ExchangeStore } from '../../src/store/store.js';
 import { makeExchange, makeFinding, SECRET_MARKER } from '../server/support.js';
 import { seedLoginStory } from './scenario.js';
+
+// page.evaluate callbacks run in Chromium, not Node: the DOM globals they use, declared for this file only
+// (the test program has no DOM lib, so Node code cannot use them by mistake).
+declare const document: { readonly body: object };
+declare function getComputedStyle(element: object): { readonly backgroundColor: string };
 
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
 
@@ -21,7 +25,7 @@ describe('browser viewer in Chromium', () => {
   const consoleErrors: string[] = [];
 
   beforeAll(async () => {
-    await (buildViewer as (dir: string) => Promise<string>)(viewerDir);
+    await buildViewer(viewerDir);
     seedLoginStory(store);
     admin = await startAdminServer({ store, port: 0, token: 'viewer-token-1', viewerDir, exports: { exchangeToCurl: () => "curl -X POST 'https://login.example-idp.com/oauth2/token' -d client_secret=\"$CLIENT_SECRET\"" } });
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });

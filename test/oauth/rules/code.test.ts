@@ -409,7 +409,7 @@ describe('happy flows stay quiet (code, grant/scope and PKCE families)', () => {
 
 describe('hostile input (fast-check): the three families never throw and never echo a secret', () => {
   const MINE = /^(code\.|authorize\.error_returned|grant_type\.|scope\.|pkce\.)/;
-  const text = fc.string({ unitSize: 'binary', maxLength: 40 });
+  const text = fc.string({ unit: 'binary', maxLength: 40 });
   const secretish = fc.stringMatching(/^[A-Za-z0-9+/=_.~ %-]{12,60}$/);
   const grant = fc.oneof(fc.constantFrom('authorization_code', 'refresh_token', 'client_credentials', 'password', 'urn:ietf:params:oauth:grant-type:device_code', 'authorization-code', ''), text);
   const scope = fc.oneof(fc.constantFrom('openid profile', 'openid,profile', 'a+b', 'OpenID', 'https://graph.microsoft.com/.default api://x/y'), text);

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, T, authorizeRedirect, authorizeRequest, discoveryRequest, oauthError,
-  runRules, tokenRequest,
+  runRules, tokenRequest, type RequestSpec,
 } from '../../support/exchanges.js';
 import { pkcePair } from '../../support/idp.js';
 import { useLiveIdp, type LiveIdp } from './families-live.js';
@@ -24,11 +24,11 @@ const KC = 'https://sso.example.com/realms/shop/protocol/openid-connect';
 const authz = (pkce: Record<string, string>, state = STATE, at = T(0)) => authorizeRequest({
   response_type: 'code', client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, scope: 'openid', state, ...pkce,
 }, { at });
-const token = (extra: Record<string, string>, at = T(5), response?: Parameters<typeof tokenRequest>[0]['response']) => tokenRequest({
+const token = (extra: Record<string, string>, at = T(5), response?: RequestSpec['response']) => tokenRequest({
   form: { grant_type: 'authorization_code', code: CODE, redirect_uri: REDIRECT_URI, client_id: CLIENT_ID, client_secret: CLIENT_SECRET, ...extra },
   at, ...(response !== undefined ? { response } : {}),
 });
-const flow = (pkce: Record<string, string>, tokenExtra: Record<string, string>, response?: Parameters<typeof tokenRequest>[0]['response']) => runRules([
+const flow = (pkce: Record<string, string>, tokenExtra: Record<string, string>, response?: RequestSpec['response']) => runRules([
   authz(pkce),
   authorizeRedirect({ code: CODE, state: STATE }, { at: T(3) }),
   token(tokenExtra, T(5), response),

@@ -251,7 +251,7 @@ describe('retry.storm (R48)', () => {
     const code = `SplxlOBeZQQYbYS6WxSbIA-login-${i}-0123456789`;
     const out = [authorizeRequest({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, scope: 'openid profile', state, code_challenge: challenge, code_challenge_method: 'S256' }, { at: T(s), url: AUTHORIZE_URL })];
     if (end === 'no_callback') return { exchanges: out, code };
-    const answer = end === 'callback_error' ? { error: 'access_denied', error_description: 'The user denied the request', state } : { code, state };
+    const answer: Record<string, string> = end === 'callback_error' ? { error: 'access_denied', error_description: 'The user denied the request', state } : { code, state };
     out.push(authorizeRedirect(answer, { at: T(s + 1) }), callbackRequest(answer, { at: T(s + 1.2) }));
     if (end === 'callback_error') return { exchanges: out, code };
     const form = { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, client_id: CLIENT_ID, client_secret: CLIENT_SECRET, code_verifier: verifier };
