@@ -9,6 +9,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exchangesToHar } from '../../src/har/har.js';
 import { START, makeExchange, marker } from './support.js';
+import { CHROMIUM_ARGS } from '../support/chromium.js';
 
 let browser: Browser;
 const work = mkdtempSync(join(tmpdir(), 'lens-pw-'));
@@ -16,7 +17,7 @@ const work = mkdtempSync(join(tmpdir(), 'lens-pw-'));
 beforeAll(async () => {
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    args: CHROMIUM_ARGS,
   });
 });
 afterAll(async () => {

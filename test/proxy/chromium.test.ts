@@ -16,11 +16,10 @@ import { createLogger } from '../../src/log.js';
 import type { CapturedExchange } from '../../src/capture/types.js';
 import type { CertificateAuthority } from '../../src/proxy/ca.js';
 import { createTestCa, startHttpsUpstream, tmpDir, type Handler, type Upstream } from './support/upstream.js';
+import { CHROMIUM_ARGS } from '../support/chromium.js';
 
 const run = promisify(execFile);
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--no-first-run', '--disable-sync', '--disable-domain-reliability', '--disable-client-side-phishing-detection', '--no-pings'];
 
 /**
  * Chromium still makes a few background calls (update.googleapis.com, accounts.google.com) through the proxy.

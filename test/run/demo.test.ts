@@ -10,6 +10,7 @@ import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import { assertBuilt, cleanEnv, CLI, ROOT, startProcess, type CliProcess } from './helpers.js';
+import { CHROMIUM_ARGS } from '../support/chromium.js';
 
 const EXPECTED = [
   'redirect_uri.trailing_slash',
@@ -73,7 +74,7 @@ describe('npm run demo', () => {
     // The browser viewer in real Chromium shows the findings too.
     const browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+      args: CHROMIUM_ARGS,
     });
     try {
       const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });

@@ -18,6 +18,7 @@ import { startAdminServer, type AdminServer, type WireExchange } from '../../src
 import { ExchangeStore } from '../../src/store/store.js';
 import { createTestCa, startHttpsUpstream, tmpDir, type Upstream } from '../proxy/support/upstream.js';
 import { FeedRecorder } from './support.js';
+import { CHROMIUM_ARGS } from '../support/chromium.js';
 
 const run = promisify(execFile);
 const CLIENT_SECRET = 'e2e-client-secret-Zq8u1Pq';
@@ -89,7 +90,7 @@ describe('proxy → engine → store → feed', () => {
   }, 30_000);
 
   it('the same request appears live in the browser viewer with its redacted body', async () => {
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
     try {
       const page = await browser.newPage({ viewport: { width: 1440, height: 860 } });
       await page.goto(admin.viewerUrl);

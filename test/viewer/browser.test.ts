@@ -8,13 +8,13 @@ import { startAdminServer, type AdminServer } from '../../src/server/index.js';
 import { ExchangeStore } from '../../src/store/store.js';
 import { makeExchange, makeFinding, SECRET_MARKER } from '../server/support.js';
 import { seedLoginStory } from './scenario.js';
+import { CHROMIUM_ARGS } from '../support/chromium.js';
 
 // page.evaluate callbacks run in Chromium, not Node: the DOM globals they use, declared for this file only
 // (the test program has no DOM lib, so Node code cannot use them by mistake).
 declare const document: { readonly body: object };
 declare function getComputedStyle(element: object): { readonly backgroundColor: string };
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
 
 describe('browser viewer in Chromium', () => {
   const store = new ExchangeStore();
