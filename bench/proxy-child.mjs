@@ -1,11 +1,11 @@
 // The proxy under test, in its own process so its peak RSS is its own. Driven by bench/proxy.bench.mjs over IPC.
-import fs from 'node:fs';
 import { startLens } from '../dist/app.js';
 import { createLogger } from '../dist/log.js';
 
 const [certsDir, upstreamCa] = process.argv.slice(2);
-// Log lines are part of the real cost: write them, to /dev/null.
-const logger = createLogger({ pretty: false, destination: fs.createWriteStream('/dev/null') });
+// Log lines are part of the real cost: write them, the way `oauth-lens start` does.
+// The product's own stdout logger (batched writes); stdout is /dev/null here (forked with stdio 'ignore').
+const logger = createLogger({ pretty: false });
 let captured = 0;
 const lens = await startLens({ port: 0, certsDir, upstreamCaFiles: [upstreamCa], logger, onCapture: () => { captured++; } });
 let peak = process.memoryUsage().rss;

@@ -6,6 +6,7 @@
 import pino, { type Logger, type DestinationStream } from 'pino';
 import { createRequire } from 'node:module';
 import type PinoPretty from 'pino-pretty';
+import { BatchedDestination } from './log-batch.js';
 
 export type { Logger };
 
@@ -40,7 +41,11 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     const stream = pretty({ colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'id', singleLine: true, destination: 1 });
     return pino(base, stream);
   }
-  return pino(base, options.destination ?? pino.destination({ dest: 1, sync: true }));
+  if (options.destination) return pino(base, options.destination);
+  // stdout: lines are batched (at most 20 ms late), one synchronous write per batch; exit flushes the rest.
+  const batched = new BatchedDestination(pino.destination({ dest: 1, sync: true }));
+  batched.flushOnExit();
+  return pino(base, batched);
 }
 
 /** The minimum both a raw capture and a redacted Exchange carry. */

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { SelfGuard } from './self-guard.js';
@@ -69,7 +70,7 @@ class GuardedHttpAgent extends http.Agent {
     this.#guard = guard;
   }
   override createConnection(options: ConnectOptions, callback?: ConnectCallback): Duplex | null | undefined {
-    return super.createConnection(withGuard(this.#guard, options), callback);
+    return withoutNagle(super.createConnection(withGuard(this.#guard, options), callback));
   }
 }
 
@@ -80,13 +81,22 @@ class GuardedHttpsAgent extends https.Agent {
     this.#guard = guard;
   }
   override createConnection(options: ConnectOptions, callback?: ConnectCallback): Duplex | null | undefined {
-    return super.createConnection(withGuard(this.#guard, options), callback);
+    return withoutNagle(super.createConnection(withGuard(this.#guard, options), callback));
   }
 }
 
 function withGuard(guard: SelfGuard, options: ConnectOptions): ConnectOptions {
   const lookup = guard.lookupFor(Number(options.port));
   return lookup ? { ...options, lookup: lookup as ConnectOptions['lookup'] } : options;
+}
+
+/**
+ * Upstream sockets send each write at once (TCP_NODELAY), as the client-facing server already does (Node's
+ * http.Server default): a chunked request's last-chunk written after its body must not wait for an ACK.
+ */
+function withoutNagle(socket: Duplex | null | undefined): Duplex | null | undefined {
+  (socket as net.Socket | null | undefined)?.setNoDelay?.(true);
+  return socket;
 }
 
 function readIfExists(file: string): string | undefined {
