@@ -122,7 +122,16 @@ export class OAuthEngine {
   }
 
   #context(ex: AnalyzedExchange, now: number): RuleContext {
-    return { now, config: this.config, thresholds: this.config.thresholds, correlation: this.#flows.correlation(ex, this.config.thresholds) };
+    // Correlation is built on first read: on re-evaluation most rules' drafts are reused and never read it.
+    const flows = this.#flows;
+    const thresholds = this.config.thresholds;
+    let correlation: RuleContext['correlation'] | undefined;
+    return {
+      now, config: this.config, thresholds,
+      get correlation() {
+        return (correlation ??= flows.correlation(ex, thresholds));
+      },
+    };
   }
 
   #view(facts: AnalyzedExchange, flowId: string | undefined, findings: OAuthView['findings']): OAuthView {
