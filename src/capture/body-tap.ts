@@ -13,6 +13,7 @@ export class BodyTap {
   #chunks: Buffer[] = [];
   #kept = 0;
   #size = 0;
+  #sealed = false;
 
   constructor(limit: number = DEFAULT_BODY_LIMIT) {
     this.limit = limit;
@@ -25,6 +26,7 @@ export class BodyTap {
   }
 
   push(chunk: Buffer): void {
+    if (this.#sealed) return;
     this.#size += chunk.length;
     const room = this.limit - this.#kept;
     if (room <= 0) return;
@@ -37,10 +39,23 @@ export class BodyTap {
     return this.#size;
   }
 
-  /** The captured body; decoding is done later, off the hot path. */
+  /**
+   * Stop recording (later chunks are ignored) and hand out the body. Its contiguous `bytes` are built on
+   * first read and then kept: most captures are never read byte by byte, and a 1 MiB concat per body was
+   * the largest cost of relaying large bodies (each copy is external memory, and V8 runs a full
+   * mark-compact every ~64 MiB of it).
+   */
   snapshot(): CapturedBody {
-    const bytes = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#kept);
-    this.#chunks = [bytes]; // release the parts now, not when the whole recording is collected
-    return { bytes, size: this.#size, truncated: this.#size > this.#kept };
+    this.#sealed = true;
+    const size = this.#size;
+    const truncated = this.#size > this.#kept;
+    const bytes = (): Buffer => this.#bytes();
+    return { get bytes() { return bytes(); }, size, truncated };
+  }
+
+  /** The kept bytes as one Buffer (concatenated once, then the parts are released). */
+  #bytes(): Buffer {
+    if (this.#chunks.length !== 1) this.#chunks = [this.#chunks.length === 0 ? Buffer.alloc(0) : Buffer.concat(this.#chunks, this.#kept)];
+    return this.#chunks[0]!;
   }
 }

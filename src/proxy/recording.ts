@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import type http from 'node:http';
 import tls from 'node:tls';
 import { BodyTap } from '../capture/body-tap.js';
-import { decodeBody } from '../capture/decode.js';
+import { decodeBody, type DecodeResult } from '../capture/decode.js';
 import type { CapturedBody, CapturedExchange, RawHeaders, Timings, TlsFacts, TransportError } from '../capture/types.js';
 
 export function now(): number {
@@ -120,10 +120,22 @@ export class Recording {
   }
 }
 
+/**
+ * The decoded copy of a compressed body, made on first read of `decoded` or `decodeError` (then kept):
+ * captures nobody inspects cost no decompression. Values are exactly what an eager decode gives.
+ */
 function withDecoded(body: CapturedBody, headers: RawHeaders): CapturedBody {
   const encoding = headers.find(([name]) => name.toLowerCase() === 'content-encoding')?.[1];
   if (!encoding) return body;
-  return { ...body, ...decodeBody(body.bytes, encoding, body.truncated) };
+  let result: DecodeResult | undefined;
+  const decode = (): DecodeResult => (result ??= decodeBody(body.bytes, encoding, body.truncated));
+  return {
+    get bytes() { return body.bytes; },
+    size: body.size,
+    truncated: body.truncated,
+    get decoded() { return decode().decoded; },
+    get decodeError() { return decode().decodeError; },
+  };
 }
 
 const factsCache = new WeakMap<tls.TLSSocket, TlsFacts>();

@@ -1,0 +1,25 @@
+/** BodyTap's snapshot: contiguous bytes built on first read, sealed against later chunks, survives spread/clone. */
+import { describe, expect, it } from 'vitest';
+import { BodyTap } from '../../src/capture/body-tap.js';
+
+describe('BodyTap.snapshot', () => {
+  it('joins the parts on first read, returns the same Buffer after, and ignores chunks after the snapshot', () => {
+    const tap = new BodyTap(10);
+    tap.push(Buffer.from('hello '));
+    tap.push(Buffer.from('world!'));
+    const body = tap.snapshot();
+    tap.push(Buffer.from('late'));
+    expect(body.size).toBe(12);
+    expect(body.truncated).toBe(true);
+    expect(body.bytes.toString()).toBe('hello worl');
+    expect(body.bytes).toBe(body.bytes);
+    const spread = { ...body };
+    expect(spread.bytes.toString()).toBe('hello worl');
+    expect(Buffer.from(structuredClone(body).bytes).toString()).toBe('hello worl');
+  });
+
+  it('gives an empty Buffer for an empty body', () => {
+    const body = new BodyTap().snapshot();
+    expect(body).toEqual({ bytes: Buffer.alloc(0), size: 0, truncated: false });
+  });
+});
