@@ -65,6 +65,7 @@ export class EndpointBook {
   #authorizeHosts = new Map<string, number>();
   #redirectBases = new Map<string, number>();
   #configured = new Set<string>();
+  #baseKeys = new Map<string, string>();
 
   constructor(tokenEndpoints: readonly string[] = []) {
     for (const url of tokenEndpoints) this.#configured.add(endpointKey(url));
@@ -96,11 +97,22 @@ export class EndpointBook {
     return this.#endpoints.get(endpointKey(url));
   }
 
+  /** endpointKey of a URL base, remembered: correlation asks for every exchange and rule evaluation (bounded). */
+  #baseKey(base: string): string {
+    let key = this.#baseKeys.get(base);
+    if (key === undefined) {
+      key = endpointKey(base);
+      this.#baseKeys.set(base, key);
+      trim(this.#baseKeys, MAX_LEARNED);
+    }
+    return key;
+  }
+
   /** Metadata for an issuer, or for the issuer owning an endpoint base / host. */
   metadataFor(issuer: string, base?: string): DiscoveryMetadata | undefined {
     const direct = this.#metadata.get(issuer);
     if (direct) return direct;
-    const owner = base ? this.#endpoints.get(endpointKey(base))?.issuer : undefined;
+    const owner = base ? this.#endpoints.get(this.#baseKey(base))?.issuer : undefined;
     return owner ? this.#metadata.get(owner) : undefined;
   }
 

@@ -35,23 +35,6 @@ function requestDelivered(ex: AnalyzedExchange): boolean {
   return !NEVER_SENT.has(err.code) && ex.timings.requestSent !== undefined;
 }
 
-/** Defines `key` on `c` as an enumerable, memoised getter (still serialisable, computed only when read). */
-function lazy<K extends keyof Correlation>(c: Correlation, key: K, compute: () => Correlation[K]): void {
-  let value: Correlation[K];
-  let done = false;
-  Object.defineProperty(c, key, {
-    enumerable: true,
-    configurable: true,
-    get: () => {
-      if (!done) {
-        value = compute();
-        done = true;
-      }
-      return value;
-    },
-  });
-}
-
 const CODE_VARIANTS = ['decoded', 'encoded', 'plus_as_space', 'trimmed', 'unquoted', 'as_state'] as const;
 
 export class FlowTracker {
@@ -241,9 +224,37 @@ export class FlowTracker {
   correlation(ex: AnalyzedExchange, t: Thresholds): Correlation {
     const before = (list: AnalyzedExchange[]) => list.filter((x) => x.seq < ex.seq);
     const after = (list: AnalyzedExchange[]) => list.filter((x) => x.seq > ex.seq);
+    // The per-host and per-client lists are the largest (up to 100 each) and most rules never read them:
+    // computed on first read by enumerable getters of the literal (still serialisable; an object literal
+    // with accessors stays a fast-mode object, unlike one given properties by Object.defineProperty).
+    const hostWindow = Math.max(t.retryStorm.windowMs, t.outage.windowMs);
+    const laterWindow = Math.max(t.redirectFollowMs, t.retryStorm.windowMs);
+    const clientWindow = Math.max(t.retryStorm.windowMs, 3_600_000);
+    let sameHost: AnalyzedExchange[] | undefined;
+    let hostEarlier: AnalyzedExchange[] | undefined;
+    let hostLater: AnalyzedExchange[] | undefined;
+    let clientEarlier: AnalyzedExchange[] | undefined;
+    let recent: AnalyzedExchange[] | undefined;
+    // Set below once the linked authorize is known; read only through the recentAuthorizes getter.
+    let recentList: () => AnalyzedExchange[] = () => [];
+    const hostList = () => (sameHost ??= this.#list(this.#byHost.get(ex.request.url.host), ex.id));
+    const tokenClientId = ex.kind === 'token' ? ex.clientId : undefined;
+    const clientList = () => (tokenClientId ? before(this.#list(this.#byClient.get(tokenClientId), ex.id)).filter((x) => ex.at - x.at <= clientWindow) : []);
     const c: Correlation = {
       callbacks: [], sameCodeEarlier: [], sameCodeLater: [], sameRefreshEarlier: [], sameRefreshLater: [],
-      pkceMatches: [], recentAuthorizes: [], sameHostEarlier: [], sameHostLater: [], sameClientEarlier: [],
+      pkceMatches: [],
+      get recentAuthorizes() {
+        return (recent ??= recentList());
+      },
+      get sameHostEarlier() {
+        return (hostEarlier ??= hostList().filter((x) => x.seq < ex.seq && ex.at - x.at <= hostWindow));
+      },
+      get sameHostLater() {
+        return (hostLater ??= hostList().filter((x) => x.seq > ex.seq && x.at - ex.at <= laterWindow));
+      },
+      get sameClientEarlier() {
+        return (clientEarlier ??= clientList());
+      },
     };
     const flowId = this.flowOf(ex.id);
     if (flowId) c.flowId = flowId;
@@ -320,29 +331,19 @@ export class FlowTracker {
         return newRt !== undefined && newRt !== ex.refreshToken?.fp;
       });
       if (rotated) c.refreshRotatedBy = rotated;
-      const clientWindow = Math.max(t.retryStorm.windowMs, 3_600_000);
-      const clientId = ex.clientId;
-      if (clientId) lazy(c, 'sameClientEarlier', () => before(this.#list(this.#byClient.get(clientId), ex.id)).filter((x) => ex.at - x.at <= clientWindow));
     }
     if (authorize) c.authorize = authorize;
     if (authorizeResponse) c.authorizeResponse = authorizeResponse;
 
     const clientId = ex.clientId ?? ex.authorize?.clientId ?? authorize?.authorize?.clientId;
     const authzWindow = (a: AnalyzedExchange) => a.seq < ex.seq && ex.at - a.at <= t.authorizeWindowMs;
-    c.recentAuthorizes = clientId ? this.#list(this.#authzByClient.get(clientId), ex.id).filter(authzWindow) : [];
+    recentList = () => (clientId ? this.#list(this.#authzByClient.get(clientId), ex.id).filter(authzWindow) : []);
     if (ex.kind === 'authorize') {
       // R48 login loop: logins that completed are not part of a loop.
       const completed = [...c.recentAuthorizes, ex].filter((a) => this.#flowCompleted(a.id)).map((a) => a.id);
       if (completed.length) c.completedAuthorizeIds = completed;
     }
 
-    // Per-host lists are the largest (up to 100 each) and most rules never read them: computed on first read.
-    const hostWindow = Math.max(t.retryStorm.windowMs, t.outage.windowMs);
-    const laterWindow = Math.max(t.redirectFollowMs, t.retryStorm.windowMs);
-    let sameHost: AnalyzedExchange[] | undefined;
-    const hostList = () => (sameHost ??= this.#list(this.#byHost.get(ex.request.url.host), ex.id));
-    lazy(c, 'sameHostEarlier', () => hostList().filter((x) => x.seq < ex.seq && ex.at - x.at <= hostWindow));
-    lazy(c, 'sameHostLater', () => hostList().filter((x) => x.seq > ex.seq && x.at - ex.at <= laterWindow));
 
     const bearer = ex.request.bearer;
     if (bearer && (ex.kind === 'userinfo' || ex.kind === 'other')) {

@@ -158,7 +158,10 @@ function findFollowUp(ex: AnalyzedExchange, ctx: RuleContext): FollowUp | undefi
 }
 
 function redirectOrigin(ex: AnalyzedExchange, ctx: RuleContext): AnalyzedExchange | undefined {
-  for (const e of [...ctx.correlation.sameHostEarlier].reverse()) {
+  const earlier = ctx.correlation.sameHostEarlier;
+  // Newest first, without copying the (up to 100-long) list: only the last redirectFollowMs matter.
+  for (let i = earlier.length - 1; i >= 0; i--) {
+    const e = earlier[i]!;
     if (ex.at - e.at > ctx.thresholds.redirectFollowMs) break;
     if (!TOKEN_LIKE.has(e.kind) || !e.response || !REDIRECTS.has(e.response.status) || !e.response.location) continue;
     const target = resolve(e.response.location, e.request.url.href);
