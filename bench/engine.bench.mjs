@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Engine cost per exchange: ~1k realistic OAuth exchanges (authorize → redirect → callback → code
 // exchange with PKCE, refreshes, client credentials, some failures) through OAuthEngine.ingest with
-// every registered rule. Reports the median and p95 per token exchange. Needs `npm run build`.
+// every registered rule. Reports the median and p95 per token exchange (median over 5 measured passes after
+// 2 warm-up passes). Needs `npm run build`.
 // Target (issue 3): median ≤ 1 ms per token exchange.
 import { randomBytes, createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
@@ -101,9 +102,19 @@ const pct = (list, p) => {
   return s[Math.min(s.length - 1, Math.floor((s.length - 1) * p))];
 };
 
-run(ALL_RULES); // warm-up (JIT)
-const withRules = run(ALL_RULES);
-const noRules = run([]);
+// Two warm-up passes (JIT), then several measured passes: on 2 shared cores one pass's median swings by ±30 %
+// with background load, so each figure is the median over passes of that pass's statistic.
+run(ALL_RULES);
+run(ALL_RULES);
+const PASSES = 5;
+const passes = (rules, n) => Array.from({ length: n }, () => {
+  globalThis.gc?.();
+  return run(rules);
+});
+const withRulesPasses = passes(ALL_RULES, PASSES);
+const noRulesPasses = passes([], 3);
+const overPasses = (list, pick) => pct(list.map(pick), 0.5);
+const withRules = withRulesPasses[0];
 const fmt = (x) => x.toFixed(3);
 // Large bodies at the proxy's 1 MiB capture cap: a ~1 MB HTML page, and a ~1 MB JSON holding 10k session tokens.
 function bigBodyMs(text, contentType) {
@@ -120,18 +131,21 @@ const result = {
   exchanges: captured.length,
   tokenExchanges: withRules.token.length,
   rules: ALL_RULES.length,
-  tokenMedianMs: Number(fmt(pct(withRules.token, 0.5))),
-  tokenP95Ms: Number(fmt(pct(withRules.token, 0.95))),
-  allMedianMs: Number(fmt(pct(withRules.all, 0.5))),
-  tokenMedianNoRulesMs: Number(fmt(pct(noRules.token, 0.5))),
+  passes: PASSES,
+  tokenMedianMs: Number(fmt(overPasses(withRulesPasses, (r) => pct(r.token, 0.5)))),
+  tokenP95Ms: Number(fmt(overPasses(withRulesPasses, (r) => pct(r.token, 0.95)))),
+  allMedianMs: Number(fmt(overPasses(withRulesPasses, (r) => pct(r.all, 0.5)))),
+  tokenMedianNoRulesMs: Number(fmt(overPasses(noRulesPasses, (r) => pct(r.token, 0.5)))),
   // CPU time of the ingesting thread's process: robust when the 2 shared cores are busy with other work.
-  tokenCpuMedianMs: Number(fmt(pct(withRules.tokenCpu, 0.5))),
+  tokenCpuMedianMs: Number(fmt(overPasses(withRulesPasses, (r) => pct(r.tokenCpu, 0.5)))),
+  // The quietest pass (least disturbed by other processes), for comparison with a quiet machine.
+  tokenMedianBestPassMs: Number(fmt(Math.min(...withRulesPasses.map((r) => pct(r.token, 0.5))))),
   loadAverage1m: Number(os.loadavg()[0].toFixed(2)),
   ruleErrors: withRules.stats.ruleErrors,
   html1MbMs: Number(bigBodyMs(bigHtml, 'text/html').toFixed(1)),
   json10kTokensMs: Number(bigBodyMs(bigJson, 'application/json').toFixed(1)),
   targetMs: 1,
 };
-console.log(`engine: ${result.exchanges} exchanges (${result.tokenExchanges} token), ${result.rules} rules: token median ${result.tokenMedianMs} ms, p95 ${result.tokenP95Ms} ms; all-kinds median ${result.allMedianMs} ms; token median without rules ${result.tokenMedianNoRulesMs} ms; token CPU-time median ${result.tokenCpuMedianMs} ms; 1 MB HTML ${result.html1MbMs} ms; JSON with 10k tokens ${result.json10kTokensMs} ms; load ${result.loadAverage1m} (target ≤ ${result.targetMs} ms)`);
+console.log(`engine: ${result.exchanges} exchanges (${result.tokenExchanges} token), ${result.rules} rules: token median ${result.tokenMedianMs} ms, p95 ${result.tokenP95Ms} ms; all-kinds median ${result.allMedianMs} ms; token median without rules ${result.tokenMedianNoRulesMs} ms; token CPU-time median ${result.tokenCpuMedianMs} ms; best pass ${result.tokenMedianBestPassMs} ms; 1 MB HTML ${result.html1MbMs} ms; JSON with 10k tokens ${result.json10kTokensMs} ms; load ${result.loadAverage1m} (target ≤ ${result.targetMs} ms)`);
 console.log(JSON.stringify(result));
 if (result.tokenMedianMs > result.targetMs) process.exitCode = 1;

@@ -180,13 +180,15 @@ const kidNotFound: Rule = {
     });
     if (ex.kind === 'token') {
       const kids = issuedKids(ex);
-      const jwks = ctx.correlation.sameHostEarlier.filter((x) => x.kind === 'jwks' && x.jwksKids?.length).at(-1);
+      // Nothing to look up without a signed token issued here (skips scanning up to 100 same-host exchanges).
+      if (!kids.length || !is2xx(ex)) return [];
+      const jwks = ctx.correlation.sameHostEarlier.findLast((x) => x.kind === 'jwks' && !!x.jwksKids?.length);
       const missing = kids.filter((k) => jwks && !jwks.jwksKids?.includes(k.kid));
       return jwks && missing.length && is2xx(ex) ? [draft(ex, jwks, missing, true)] : [];
     }
     // A JWKS fetched right after a token response (validating it) that lacks the token's kid.
     if (!ex.jwksKids?.length) return [];
-    const token = ctx.correlation.sameHostEarlier.filter((x) => x.kind === 'token' && is2xx(x) && issuedKids(x).length && ex.at - x.at <= 60_000).at(-1);
+    const token = ctx.correlation.sameHostEarlier.findLast((x) => x.kind === 'token' && is2xx(x) && issuedKids(x).length > 0 && ex.at - x.at <= 60_000);
     const missing = token ? issuedKids(token).filter((k) => !ex.jwksKids?.includes(k.kid)) : [];
     return token && missing.length ? [draft(token, ex, missing, false)] : [];
   },
