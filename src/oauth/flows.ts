@@ -104,6 +104,17 @@ export class FlowTracker {
     return sort ? out.sort((a, b) => a.seq - b.seq) : out;
   }
 
+  /** Like #list then filter, in one pass (the per-host/per-client lists hold up to 100 ids and are read on most ingests). */
+  #collect(ids: readonly string[], exclude: string, keep: (x: AnalyzedExchange) => boolean): AnalyzedExchange[] {
+    const out: AnalyzedExchange[] = [];
+    for (const id of ids) {
+      if (id === exclude) continue;
+      const e = this.#entries.get(id);
+      if (e && keep(e.ex)) out.push(e.ex);
+    }
+    return out;
+  }
+
   /** Adds an exchange, indexes it and assigns its flow id. */
   add(ex: AnalyzedExchange): string | undefined {
     const flowId = this.#assignFlow(ex);
@@ -230,16 +241,15 @@ export class FlowTracker {
     const hostWindow = Math.max(t.retryStorm.windowMs, t.outage.windowMs);
     const laterWindow = Math.max(t.redirectFollowMs, t.retryStorm.windowMs);
     const clientWindow = Math.max(t.retryStorm.windowMs, 3_600_000);
-    let sameHost: AnalyzedExchange[] | undefined;
     let hostEarlier: AnalyzedExchange[] | undefined;
     let hostLater: AnalyzedExchange[] | undefined;
     let clientEarlier: AnalyzedExchange[] | undefined;
     let recent: AnalyzedExchange[] | undefined;
     // Set below once the linked authorize is known; read only through the recentAuthorizes getter.
     let recentList: () => AnalyzedExchange[] = () => [];
-    const hostList = () => (sameHost ??= this.#list(this.#byHost.get(ex.request.url.host), ex.id));
+    const hostList = (keep: (x: AnalyzedExchange) => boolean) => this.#collect(this.#byHost.get(ex.request.url.host), ex.id, keep);
     const tokenClientId = ex.kind === 'token' ? ex.clientId : undefined;
-    const clientList = () => (tokenClientId ? before(this.#list(this.#byClient.get(tokenClientId), ex.id)).filter((x) => ex.at - x.at <= clientWindow) : []);
+    const clientList = () => (tokenClientId ? this.#collect(this.#byClient.get(tokenClientId), ex.id, (x) => x.seq < ex.seq && ex.at - x.at <= clientWindow) : []);
     const c: Correlation = {
       callbacks: [], sameCodeEarlier: [], sameCodeLater: [], sameRefreshEarlier: [], sameRefreshLater: [],
       pkceMatches: [],
@@ -247,10 +257,10 @@ export class FlowTracker {
         return (recent ??= recentList());
       },
       get sameHostEarlier() {
-        return (hostEarlier ??= hostList().filter((x) => x.seq < ex.seq && ex.at - x.at <= hostWindow));
+        return (hostEarlier ??= hostList((x) => x.seq < ex.seq && ex.at - x.at <= hostWindow));
       },
       get sameHostLater() {
-        return (hostLater ??= hostList().filter((x) => x.seq > ex.seq && x.at - ex.at <= laterWindow));
+        return (hostLater ??= hostList((x) => x.seq > ex.seq && x.at - ex.at <= laterWindow));
       },
       get sameClientEarlier() {
         return (clientEarlier ??= clientList());

@@ -155,8 +155,23 @@ export function rateLimitInfo(ex: AnalyzedExchange): RateLimitInfo {
   return info;
 }
 
+/**
+ * requestKey per exchange: retry rules compare it against every earlier same-host exchange, each ingest.
+ * A pure function of immutable facts, so the memo cannot change a result; weak, so it dies with the exchange.
+ */
+const REQUEST_KEYS = new WeakMap<AnalyzedExchange, string>();
+
 /** Same code / refresh token / credentials: the identity of "the same token request" for retry rules. */
 export function requestKey(ex: AnalyzedExchange): string {
+  let key = REQUEST_KEYS.get(ex);
+  if (key === undefined) {
+    key = buildRequestKey(ex);
+    REQUEST_KEYS.set(ex, key);
+  }
+  return key;
+}
+
+function buildRequestKey(ex: AnalyzedExchange): string {
   const c = ex.clientAuth;
   const cred = c.clientSecret?.fp ?? c.basic?.secret?.fp ?? (c.clientAssertion ? 'assertion' : 'none');
   return [ex.request.url.base, ex.grantType ?? '-', ex.clientId ?? '-', cred, ex.code?.fp ?? '-', ex.refreshToken?.fp ?? '-',
