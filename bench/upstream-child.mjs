@@ -1,10 +1,16 @@
 // The upstream servers (an "IdP") in their own process, so that direct and proxied runs both cross
 // process boundaries like a real backend → IdP call does. Prints {hosts:[{host,url}]} over IPC.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import https from 'node:https';
 import { CertificateAuthority } from '../dist/proxy/ca.js';
 
 const [caDir, newHosts] = process.argv.slice(2);
+// The "IdP" keeps RSA-2048 server keys, as most IdPs do (and as before oauth-lens's leaves became P-256):
+// an existing leaf-key.pem is used as is by loadOrCreate.
+fs.mkdirSync(caDir, { recursive: true, mode: 0o700 });
+fs.writeFileSync(path.join(caDir, 'leaf-key.pem'), crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
 const ca = await CertificateAuthority.loadOrCreate(caDir);
 const MIB = crypto.randomBytes(1024 * 1024);
 const TOKEN_REPLY = JSON.stringify({ access_token: 'x'.repeat(900), token_type: 'Bearer', expires_in: 3600, id_token: 'y'.repeat(800) });
