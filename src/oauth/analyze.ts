@@ -15,7 +15,7 @@ import {
   bodyText, detectFormat, headerValue, mediaType, parseCookieHeader, parseForm, parseSetCookie, parseUrl, tryJson,
   type Pairs,
 } from './parse.js';
-import { redactText, redactUrl, secretOrText, type BodyInput } from './redact.js';
+import { copyTls, redactText, redactUrl, secretOrText, type BodyInput } from './redact.js';
 import type {
   AnalyzedExchange, AuthorizeFacts, AuthorizeResponseFacts, DecodedJwt, Param, RequestFacts, ResponseFacts, SecretPlace,
 } from './types.js';
@@ -277,7 +277,7 @@ export function analyze(captured: CapturedExchange, seq: number, c: SecretCollec
     request: requestFacts,
     ...(responseFacts ? { response: responseFacts } : {}),
     ...(captured.error ? { transportError: { code: captured.error.code, message: c.sweep(captured.error.message), ...(captured.error.nodeCode ? { nodeCode: captured.error.nodeCode } : {}) } } : {}),
-    ...(captured.tls ? { tls: structuredClone(captured.tls) } : {}),
+    ...(captured.tls ? { tls: copyTls(captured.tls) } : {}),
     ...(captured.clientAddress ? { clientAddress: captured.clientAddress } : {}),
     params,
     ...(grantType !== undefined ? { grantType } : {}),

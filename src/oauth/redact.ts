@@ -119,7 +119,7 @@ export function redactExchange(input: RedactInput, c: SecretCollector): Redacted
         body: sweepBody(responseBody, gResBody),
       },
     } : {}),
-    ...(captured.tls ? { tls: structuredClone(captured.tls) } : {}),
+    ...(captured.tls ? { tls: copyTls(captured.tls) } : {}),
     ...(captured.error ? { error: redactError(captured.error, c) } : {}),
     oauth: input.oauth,
   };
@@ -201,5 +201,25 @@ export function resweepFacts(facts: AnalyzedExchange, c: SecretCollector): void 
   // Allow-listed JWT claims are Class C, but a buggy client can put a query with secrets into e.g. a DPoP `htu`.
   for (const jwt of facts.jwts) {
     for (const [k, v] of Object.entries(jwt.claims)) if (typeof v === 'string') jwt.claims[k] = redactText(v, c);
+  }
+}
+
+/**
+ * A deep copy of the TLS facts (plain strings in plain objects). structuredClone did the same but cost
+ * more than the rest of building the exchange; anything unexpected (a Buffer, a Date) still goes through it.
+ */
+export function copyTls<T extends object>(tls: T): T {
+  const copy = (value: unknown): unknown => {
+    if (value === null || typeof value !== 'object') return value;
+    if (Array.isArray(value)) return value.map(copy);
+    if (Object.getPrototypeOf(value) !== Object.prototype) throw new TypeError('not plain');
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value)) out[key] = copy((value as Record<string, unknown>)[key]);
+    return out;
+  };
+  try {
+    return copy(tls) as T;
+  } catch {
+    return structuredClone(tls);
   }
 }
