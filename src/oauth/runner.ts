@@ -5,29 +5,19 @@
  *
  * Re-evaluation (an earlier exchange run again when a later one arrives) only re-runs the rules whose
  * output can have changed. A rule that did not read `ctx.now` depended only on the exchange, the fixed
- * config and the correlation fields it read; fields built from earlier exchanges cannot change (see
- * STABLE_CORRELATION), and the forward-looking ones it read are compared (same references, same list
- * elements): when all are unchanged its drafts from the last run are reused.
+ * config and the correlation fields it read; fields built from earlier exchanges cannot change, and the
+ * forward-looking ones it read are compared (same references, same list elements; see
+ * tracked-correlation.ts): when all are unchanged its drafts from the last run are reused.
  */
 import type { Confidence, Finding, Severity } from '../model.js';
 import { CATALOGUE, isFindingCode } from './catalogue.js';
 import type { Correlation, FindingDraft, Rule, RuleContext } from './rules/types.js';
+import { TrackedCorrelation, type ReadLog } from './tracked-correlation.js';
 import type { AnalyzedExchange } from './types.js';
 
 export interface RunnerLogger {
   warn(obj: object, msg: string): void;
 }
-
-/**
- * Correlation fields built only from exchanges that arrived before the one checked (or fixed when it
- * was added): a later arrival cannot change them. Everything else (…Later lists, callbacks, the
- * authorization response of an authorize request, rotation, completed logins, discovery learned later)
- * makes the rule re-run on re-evaluation.
- */
-const STABLE_CORRELATION: ReadonlySet<PropertyKey> = new Set<keyof Correlation>([
-  'flowId', 'authorize', 'authorizeLink', 'codeMatchedBy', 'sameCodeEarlier', 'sameRefreshEarlier', 'refreshIssuedBy',
-  'pkceMatches', 'recentAuthorizes', 'sameHostEarlier', 'sameClientEarlier', 'bearerIssuedBy', 'secretFirstSeen',
-]);
 
 const SEVERITY: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
 const CONFIDENCE: Record<Confidence, number> = { high: 0, medium: 1, low: 2 };
@@ -40,11 +30,11 @@ export class RuleRunner {
   invalidDrafts = 0;
   #logger: RunnerLogger | undefined;
   #probable: readonly Rule[];
-  /** Rules applicable to each kind (and to "probable" token requests), in registration order. */
-  #byKind = new Map<string, readonly Rule[]>();
-  #probableByKind = new Map<string, readonly Rule[]>();
+  /** Positions in `rules` of the rules applicable to each kind (and to "probable" token requests), in order. */
+  #byKind = new Map<string, readonly number[]>();
+  #probableByKind = new Map<string, readonly number[]>();
   /** Per exchange: each rule's last drafts and the forward-looking correlation values it read (dies with the exchange). */
-  #memo = new WeakMap<AnalyzedExchange, Map<Rule, Memo>>();
+  #memo = new WeakMap<AnalyzedExchange, Memo>();
 
   constructor(rules: readonly Rule[], logger?: RunnerLogger) {
     this.rules = rules;
@@ -52,13 +42,14 @@ export class RuleRunner {
     this.#probable = rules.filter((r) => 'probableOk' in CATALOGUE[r.code] && CATALOGUE[r.code].probableOk);
   }
 
-  #applicable(ex: AnalyzedExchange): readonly Rule[] {
+  #applicable(ex: AnalyzedExchange): readonly number[] {
     const probable = ex.recognition === 'probable';
     const cache = probable ? this.#probableByKind : this.#byKind;
     let list = cache.get(ex.kind);
     if (!list) {
       // §3.1: a "probable" token request only gets the rules that do not depend on the endpoint being OAuth.
-      list = (probable ? this.#probable : this.rules).filter((rule) => !rule.kinds || rule.kinds.includes(ex.kind));
+      const allowed = probable ? new Set(this.#probable) : undefined;
+      list = this.rules.flatMap((rule, i) => (!allowed || allowed.has(rule)) && (!rule.kinds || rule.kinds.includes(ex.kind)) ? [i] : []);
       cache.set(ex.kind, list);
     }
     return list;
@@ -74,14 +65,11 @@ export class RuleRunner {
     const drafts: Array<{ draft: FindingDraft; order: number }> = [];
     let order = 0;
     let memo = this.#memo.get(ex);
-    // Whether the rule being run read the clock, and which forward-looking correlation values it read.
-    // A rule that takes the correlation object but reads no field of it while running (a test spy keeping it)
-    // is treated like one that read the clock: it is always re-run.
+    // What the rule being run reads: the clock, and correlation fields (tracked-correlation.ts).
     let usedClock = false;
     let tookCorrelation = false;
-    let fieldsRead = 0;
-    let reads: Array<[keyof Correlation, unknown]> = [];
-    let correlation: Correlation | undefined;
+    const log: ReadLog = { active: true, fields: 0, reads: undefined };
+    let correlation: TrackedCorrelation | undefined;
     const tracked: RuleContext = {
       config: ctx.config,
       thresholds: ctx.thresholds,
@@ -91,29 +79,27 @@ export class RuleRunner {
       },
       get correlation() {
         tookCorrelation = true;
-        return (correlation ??= new Proxy(ctx.correlation, {
-          get(target, key) {
-            const value = target[key as keyof Correlation];
-            fieldsRead++;
-            if (!STABLE_CORRELATION.has(key)) reads.push([key as keyof Correlation, value]);
-            return value;
-          },
-        }));
+        return (correlation ??= new TrackedCorrelation(ctx, log));
       },
     };
-    for (const rule of this.#applicable(ex)) {
-      const last = memo?.get(rule);
-      let out: FindingDraft[] | undefined = last && unchanged(last.reads, ctx) ? last.drafts : undefined;
+    for (const i of this.#applicable(ex)) {
+      const rule = this.rules[i]!;
+      const last = memo?.drafts[i];
+      let out: FindingDraft[] | undefined = last && unchanged(memo?.reads[i], ctx) ? last : undefined;
       if (!out) try {
         usedClock = false;
         tookCorrelation = false;
-        fieldsRead = 0;
-        reads = [];
+        log.fields = 0;
+        log.reads = undefined;
         out = rule.check(ex, tracked);
-        const reusable = !usedClock && !(tookCorrelation && fieldsRead === 0) && Array.isArray(out);
-        if (reusable) (memo ??= this.#newMemo(ex)).set(rule, { drafts: out, reads });
-        else memo?.delete(rule);
-        reads = [];
+        // A rule that takes the correlation object but reads no field of it while running (a test spy keeping
+        // it) is treated like one that read the clock: it is always re-run.
+        const reusable = !usedClock && !(tookCorrelation && log.fields === 0) && Array.isArray(out);
+        if (reusable) {
+          memo ??= this.#newMemo(ex);
+          memo.drafts[i] = out;
+          memo.reads[i] = log.reads;
+        } else if (memo) memo.drafts[i] = undefined;
       } catch (err) {
         this.errors.set(rule.code, (this.errors.get(rule.code) ?? 0) + 1);
         this.#logger?.warn({ code: 'OAL_ERR_RULE', rule: rule.code, exchangeId: ex.id, error: describe(err) }, 'rule failed; other rules still ran');
@@ -128,24 +114,28 @@ export class RuleRunner {
         drafts.push({ draft, order: order++ });
       }
     }
+    log.active = false;
     return pickPrimary(drafts, ex.id, flowId);
   }
 
-  #newMemo(ex: AnalyzedExchange): Map<Rule, Memo> {
-    const map = new Map<Rule, Memo>();
-    this.#memo.set(ex, map);
-    return map;
+  #newMemo(ex: AnalyzedExchange): Memo {
+    const memo: Memo = { drafts: new Array(this.rules.length), reads: new Array(this.rules.length) };
+    this.#memo.set(ex, memo);
+    return memo;
   }
 }
 
+/** By rule position: the drafts of its last run when reusable, and the forward-looking values it read. */
 interface Memo {
-  drafts: FindingDraft[];
-  reads: Array<[keyof Correlation, unknown]>;
+  drafts: Array<FindingDraft[] | undefined>;
+  reads: Array<Reads | undefined>;
 }
 
+type Reads = Array<[keyof Correlation, unknown]>;
+
 /** Whether every correlation value a rule read last time is still the same (lists: same exchanges in the same order). */
-function unchanged(reads: Memo['reads'], ctx: RuleContext): boolean {
-  if (!reads.length) return true;
+function unchanged(reads: Reads | undefined, ctx: RuleContext): boolean {
+  if (!reads) return true;
   const now = ctx.correlation;
   for (const [key, before] of reads) {
     const after: unknown = now[key];
