@@ -91,7 +91,7 @@ export class SecretCollector {
   #firstChars = new Uint8Array(256);
   #registry: MintOptions['registry'];
   #seen = new Set<string>();
-  #cache = new Map<string, SecretRef>();
+  #cache = new Map<string, Map<string, SecretRef>>();
 
   constructor(fingerprinter: Fingerprinter, registry?: MintOptions['registry']) {
     this.#fp = fingerprinter;
@@ -110,11 +110,15 @@ export class SecretCollector {
   /** Mints a SecretRef, remembers the raw value for sweeping, and records where it was seen. */
   mint(kind: string, name: string, value: string, place?: SecretPlace, options: MintOptions = {}): SecretRef {
     // The same secret is met several times per exchange (facts, body, URL): compute its facts once.
-    const key = `${kind}\0${name}\0${options.variants ? 1 : 0}\0${value}`;
-    let ref = this.#cache.get(key);
+    // Keyed by the value itself, then by kind/name: concatenating a long value (a JWT) into one key string
+    // cost more than the lookup saved.
+    const key = `${kind}\0${name}\0${options.variants ? 1 : 0}`;
+    let byKey = this.#cache.get(value);
+    let ref = byKey?.get(key);
     if (!ref) {
       ref = this.#fp.mint(kind, name, value, kind === 'client_secret' ? { ...options, registry: this.#registry } : options);
-      this.#cache.set(key, ref);
+      if (!byKey) this.#cache.set(value, (byKey = new Map()));
+      byKey.set(key, ref);
       // Cookie values are often benign words (`theme=darkmode`): only sweep for long ones elsewhere.
       if (!kind.startsWith('cookie:') || value.length >= 12) this.remember(value, ref.display);
     }
@@ -137,13 +141,14 @@ export class SecretCollector {
     const add = (v: string) => {
       if (v.length >= MIN_SWEEP) variants.add(v);
     };
-    add(encodeURIComponent(value));
+    const uriEncoded = encodeURIComponent(value);
+    add(uriEncoded);
     // application/x-www-form-urlencoded (as URLSearchParams writes it), without building a URLSearchParams.
-    add(encodeURIComponent(value).replace(/%20/g, '+').replace(/[!'()~]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`));
+    add(uriEncoded.replace(/%20/g, '+').replace(/[!'()~]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`));
     add(JSON.stringify(value).slice(1, -1));
     add(Buffer.from(value, 'utf8').toString('base64').replace(/=+$/, ''));
     add(Buffer.from(value, 'utf8').toString('base64url'));
-    add(encodeURIComponent(encodeURIComponent(value)));
+    add(encodeURIComponent(uriEncoded));
     const trimmed = value.trim();
     if (trimmed !== value) add(trimmed);
     for (const text of variants) {
