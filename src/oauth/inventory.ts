@@ -91,7 +91,7 @@ export class SecretCollector {
   #firstChars = new Uint8Array(256);
   #registry: MintOptions['registry'];
   #seen = new Set<string>();
-  #cache = new Map<string, Map<string, SecretRef>>();
+  #cache = new Map<string, Array<[string, SecretRef]>>();
 
   constructor(fingerprinter: Fingerprinter, registry?: MintOptions['registry']) {
     this.#fp = fingerprinter;
@@ -114,11 +114,11 @@ export class SecretCollector {
     // cost more than the lookup saved.
     const key = `${kind}\0${name}\0${options.variants ? 1 : 0}`;
     let byKey = this.#cache.get(value);
-    let ref = byKey?.get(key);
+    let ref = byKey?.find((entry) => entry[0] === key)?.[1];
     if (!ref) {
       ref = this.#fp.mint(kind, name, value, kind === 'client_secret' ? { ...options, registry: this.#registry } : options);
-      if (!byKey) this.#cache.set(value, (byKey = new Map()));
-      byKey.set(key, ref);
+      if (!byKey) this.#cache.set(value, (byKey = []));
+      byKey.push([key, ref]);
       // Cookie values are often benign words (`theme=darkmode`): only sweep for long ones elsewhere.
       if (!kind.startsWith('cookie:') || value.length >= 12) this.remember(value, ref.display);
     }
