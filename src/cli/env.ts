@@ -4,7 +4,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { CertificateAuthority } from '../proxy/ca.js';
 import { clientEnv, formatEnv, writeCaBundle, SHELLS, type Shell } from '../proxy/client-env.js';
 import { readStateFile, type LensState } from '../server/state-file.js';
-import { parsePort } from './start.js';
+import { parsePort } from './options.js';
 
 interface EnvFlags {
   shell: Shell;

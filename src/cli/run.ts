@@ -4,7 +4,7 @@
  * forward signals, print a summary of flows and findings, and exit with the command's code.
  */
 import path from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import pino from 'pino';
 import pretty from 'pino-pretty';
 import { createLogger, type Logger } from '../log.js';
@@ -15,6 +15,7 @@ import { mergeUserCaFiles } from '../run/ca-merge.js';
 import { runChild } from '../run/child.js';
 import { formatRunSummary } from '../run/summary.js';
 import { toSummary, type WireSummary } from '../server/wire.js';
+import { parsePort, collect } from './options.js';
 
 interface RunFlags {
   attach?: boolean;
@@ -28,16 +29,6 @@ interface RunFlags {
   insecureUpstream?: boolean;
   quiet?: boolean;
   summary: boolean;
-}
-
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65535) throw new InvalidArgumentError('expected a port number 0-65535');
-  return port;
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 export function register(program: Command): void {
@@ -166,7 +157,6 @@ async function ownSession(flags: RunFlags, logger: Logger): Promise<RunTarget> {
     close: () => session.close(),
   };
 }
-
 
 /** Waits until the store has been quiet for 150 ms (at most 1.5 s): the last captures are analysed after the response. */
 async function settle(session: Session): Promise<void> {

@@ -1,9 +1,10 @@
 /** `oauth-lens start`: run the proxy, print how to point a process at it, stop cleanly on SIGINT/SIGTERM. */
 import path from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { startSession, type Session } from '../session.js';
 import { createLogger } from '../log.js';
 import { clientEnv, formatEnv } from '../proxy/client-env.js';
+import { parsePort, parsePositive, collect } from './options.js';
 
 export interface StartFlags {
   host: string;
@@ -15,22 +16,6 @@ export interface StartFlags {
   upstreamCa: string[];
   insecureUpstream?: boolean;
   upstreamTimeout?: number;
-}
-
-export function parsePort(value: string): number {
-  const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65535) throw new InvalidArgumentError('expected a port number 0-65535');
-  return port;
-}
-
-function parsePositive(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
-  return n;
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 export function register(program: Command): void {

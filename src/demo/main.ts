@@ -10,24 +10,19 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { startIdp, type StartedIdp } from './idp.js';
 import type { DemoIdpInfo } from './scenarios.js';
 import { startSession, type Session } from '../session.js';
 import { buildChildEnv } from '../run/child-env.js';
 import { createLogger } from '../log.js';
 import type { Exchange, Redacted } from '../model.js';
+import { parsePort } from '../cli/options.js';
 
 const BACKEND_SCRIPT = fileURLToPath(new URL('./backend.js', import.meta.url));
 const REDIRECT_URI = 'http://localhost:3000/callback';
 /** The demo's config file: default thresholds, ready for `clients` entries. */
 const DEMO_CONFIG = fileURLToPath(new URL('../../demo/oauth-lens.demo.json', import.meta.url));
-
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65535) throw new InvalidArgumentError('expected a port number 0-65535');
-  return port;
-}
 
 /** What the backend needs to log in; secrets included, so the file is 0600 in a 0700 directory. */
 export function writeIdpInfo(idp: StartedIdp, dir: string): { infoPath: string; caPath: string } {
@@ -135,7 +130,6 @@ function printFindings(session: Session): void {
     }
   });
 }
-
 
 function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
