@@ -87,10 +87,21 @@ export function logExchange(logger: Logger, exchange: LoggableExchange): void {
 function hostAndPath(url: string): { host: string; path: string } {
   try {
     const parsed = new URL(url);
-    return { host: parsed.host, path: parsed.pathname };
+    return { host: parsed.host, path: safePath(parsed.pathname) };
   } catch {
     // CONNECT targets and odd request-targets: keep the authority only, cut anything after ? or #.
     const cut = url.split(/[?#]/, 1)[0] ?? '';
-    return /^[^/]+$/.test(cut) ? { host: cut, path: '' } : { host: '', path: cut.slice(0, 200) };
+    return /^[^/@]+$/.test(cut) ? { host: cut, path: '' } : { host: '', path: safePath(cut.replace(/^[^/]*@/, '').slice(0, 200)) };
   }
+}
+
+/**
+ * The path as the log may show it: `;params` (jsessionid=…) dropped, and long segments — reset links,
+ * webhook secrets, tokens carried in the path — shown as `*`, since this line is built before redaction.
+ */
+function safePath(path: string): string {
+  return path.split('/').map((segment) => {
+    const bare = segment.split(';', 1)[0] ?? '';
+    return bare.length >= 24 ? '*' : bare;
+  }).join('/');
 }

@@ -13,6 +13,7 @@ export const CLASS_A = new Set([
   'tx_code', 'logout_token', 'id_token_hint', 'login_hint_token', 'auth_req_id', 'appsecret_proof', 'secret', 'api_key',
   'apikey', 'private_key', 'issued_token', 'registration_access_token', 'oauth_token', 'oauth_token_secret', 'session_token',
   'client_secret_jwt', 'request', 'authorization', 'bearer', 'jwt', 'sessionid', 'session_id', 'csrf_token', 'xsrf_token',
+  'samlresponse', 'jsessionid',
 ]);
 
 /** Class B: correlation values; show length + fp. */

@@ -84,9 +84,10 @@ const SECRET_HEADERS = new Set([
   'x-csrf-token', 'x-xsrf-token', 'x-session-token', 'x-access-token', 'x-refresh-token', 'private-token', 'x-id-token',
   'x-amz-date-signature', 'x-hub-signature', 'x-hub-signature-256', 'x-api-secret', 'x-vault-token', 'x-ms-token-aad-id-token',
   'x-ms-token-aad-access-token', 'x-ms-token-aad-refresh-token', 'authentication-token', 'x-authorization',
+  'cookie2', 'set-cookie2', 'x-auth', 'x-auth-key', 'ocp-apim-subscription-key',
 ]);
 const PUBLIC_HEADERS = new Set(['www-authenticate', 'proxy-authenticate', 'authentication-info', 'access-control-allow-headers', 'access-control-request-headers', 'access-control-expose-headers', 'vary', 'sec-websocket-accept']);
-const SECRETISH_HEADER = /token|secret|api-?key|session|passw|credential|signature/i;
+const SECRETISH_HEADER = /token|secret|api-?key|auth-?key|access-?key|subscription-?key|session|passw|credential|signature/i;
 const URL_HEADERS: Record<string, 'location' | 'referer' | 'content_location'> = { location: 'location', referer: 'referer', 'content-location': 'content_location' };
 
 function redactAuthorization(name: string, value: string, c: SecretCollector, place: SecretPlace): string {

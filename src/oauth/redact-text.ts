@@ -4,6 +4,9 @@ import { htmlForms } from './html.js';
 import { kindFor, secretOrText } from './redact-fields.js';
 import type { SecretPlace } from './types.js';
 
+/** Names whose value is secret even as a JSON number (`"password": 12345678`); `code` is left out: error codes are numbers. */
+const NUMERIC_SECRET_NAMES = /^(password|passwd|pwd|passcode|pin|otp|secret|client_secret|api_?key)$/i;
+
 export function redactJson(value: unknown, c: SecretCollector, place: SecretPlace, name = '', inJwk = false): unknown {
   if (typeof value === 'string') {
     if (name && secretClass(name, value, inJwk)) return value.length ? c.mint(kindFor(name), name, value, place).display : value;
@@ -16,7 +19,7 @@ export function redactJson(value: unknown, c: SecretCollector, place: SecretPlac
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(obj)) {
       // A non-string value under a secret name (number, object) is redacted whole unless it is structure to descend into.
-      if (typeof v !== 'string' && typeof v !== 'object' && v !== null && v !== undefined && CLASS_B.has(k.toLowerCase())) {
+      if (typeof v !== 'string' && typeof v !== 'object' && v !== null && v !== undefined && (CLASS_B.has(k.toLowerCase()) || NUMERIC_SECRET_NAMES.test(k))) {
         out[c.sweep(k)] = c.mint(kindFor(k), k, String(v), place).display;
       } else out[c.sweep(k)] = redactJson(v, c, place, k, jwk);
     }

@@ -1,0 +1,52 @@
+/**
+ * Regressions from the leak review: secret positions the property test did not generate.
+ * Each goes through the real engine; the serialised redacted exchange must not contain the value.
+ */
+import { describe, expect, it } from 'vitest';
+import { OAuthEngine } from '../../src/oauth/engine.js';
+import { exchangeLine } from '../../src/log.js';
+import { exchange, TEST_FINGERPRINT_KEY } from '../support/exchanges.js';
+
+const SECRET = 'Zq8Lr2Vw6Xp0Tn4Ks1Hd9Jf3';
+
+function stored(captured: ReturnType<typeof exchange>): string {
+  return JSON.stringify(new OAuthEngine({ fingerprintKey: TEST_FINGERPRINT_KEY }).ingest(captured, 1).exchange);
+}
+
+describe('redaction: positions found by review', () => {
+  it('a password sent as a JSON number', () => {
+    const out = stored(exchange({ json: { username: 'bob', password: 12345678901234 } }, { method: 'POST', url: 'https://idp.example.com/login' }));
+    expect(out).not.toContain('12345678901234');
+    expect(out).toContain('bob');
+  });
+
+  it('keeps numeric provider error codes readable', () => {
+    const out = stored(exchange({ form: { grant_type: 'client_credentials' } }, {
+      method: 'POST', url: 'https://graph.facebook.com/oauth/access_token',
+      response: { status: 400, json: { error: { message: 'Invalid verification code format.', code: 100, fbtrace_id: 'AbC' } } },
+    }));
+    expect(out).toContain('"code":100');
+  });
+
+  it.each(['Cookie2', 'Set-Cookie2', 'X-Auth', 'X-Auth-Key', 'Ocp-Apim-Subscription-Key', 'X-Partner-Access-Key'])('the %s header', (name) => {
+    const out = stored(exchange({ headers: { [name]: SECRET } }, { method: 'GET', url: 'https://api.example.com/v1/me' }));
+    expect(out).not.toContain(SECRET);
+  });
+
+  it('a SAMLResponse form field', () => {
+    const saml = Buffer.from(`<samlp:Response>${SECRET}</samlp:Response>`).toString('base64');
+    const out = stored(exchange({ form: { SAMLResponse: saml, RelayState: 'x' } }, { method: 'POST', url: 'https://app.example.com/saml/acs' }));
+    expect(out).not.toContain(saml);
+    expect(out).not.toContain(saml.slice(0, 24));
+  });
+});
+
+describe('the per-exchange log line (built before redaction)', () => {
+  const line = (url: string) => exchangeLine({ id: '1', timings: { start: 0 }, request: { method: 'GET', url } });
+
+  it('drops ;params and long path segments, keeps ordinary paths', () => {
+    expect(line(`http://127.0.0.1:8080/login;jsessionid=${SECRET}`).path).toBe('/login');
+    expect(line(`https://hooks.slack.com/services/T000/B000/${SECRET}`).path).toBe('/services/T000/B000/*');
+    expect(line('https://idp.example.com/oauth2/v2.0/token?code=abc').path).toBe('/oauth2/v2.0/token');
+  });
+});
