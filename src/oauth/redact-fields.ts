@@ -73,7 +73,10 @@ export function redactUrl(url: string, c: SecretCollector, place: 'request' | 'l
   const query = qAt === -1 ? undefined : beforeHash.slice(qAt + 1);
   const qPlace: SecretPlace = place === 'request' ? 'request.query' : place === 'location' ? 'response.location' : place === 'referer' ? 'request.referer' : 'response.content_location';
   const fPlace: SecretPlace = place === 'request' ? 'request.fragment' : qPlace;
-  let out = c.sweep(base);
+  // scheme://user:password@host — the password is a secret wherever the URL travels.
+  const userinfo = /^([a-z][a-z0-9+.-]*:\/\/[^/:@?#]*:)([^/@?#]+)@/i.exec(base);
+  const withoutPassword = userinfo ? `${userinfo[1]}${c.mint('password', 'password', userinfo[2]!, qPlace).display}@${base.slice(userinfo[0].length)}` : base;
+  let out = c.sweep(withoutPassword);
   if (query !== undefined) out += `?${c.sweep(redactPairs(query, c, qPlace).text)}`;
   if (fragment !== undefined) out += `#${c.sweep(fragment.includes('=') ? redactPairs(fragment, c, fPlace).text : fragment)}`;
   return out;

@@ -59,6 +59,12 @@ const NAMED_VALUE = new RegExp(
   'gi',
 );
 
+/** `<client_secret>value</client_secret>` (XML/SOAP bodies, any namespace prefix) for the same secret names. */
+const XML_ELEMENT = new RegExp(
+  `(<(?:[\\w-]+:)?(${[...CLASS_A, ...CLASS_B].map(escapeRe).join('|')}|[\\w-]*(?:token|secret|passw|api_?key|apikey|assertion|session)[\\w-]*)(?:\\s[^>]*)?>)([^<]+)(?=</)`,
+  'gi',
+);
+
 function unescapeJson(raw: string): string {
   try {
     return JSON.parse(`"${raw}"`) as string;
@@ -78,6 +84,10 @@ export function redactText(text: string, c: SecretCollector): string {
     if (!value || value.startsWith('[REDACTED') || !secretClass(name, value)) return m;
     if (value !== raw) c.remember(raw, c.mint(kindFor(name), name, value).display);
     return `${q1}${name}${q1}${sep}${q2}${c.mint(kindFor(name), name, value, 'response.html').display}`;
+  }).replace(XML_ELEMENT, (m, open: string, name: string, value: string) => {
+    const v = value.trim();
+    if (!v || v.startsWith('[REDACTED') || !secretClass(name, v)) return m;
+    return `${open}${c.mint(kindFor(name), name, v, 'response.html').display}`;
   });
   return c.sweep(swept);
 }

@@ -50,3 +50,18 @@ describe('the per-exchange log line (built before redaction)', () => {
     expect(line('https://idp.example.com/oauth2/v2.0/token?code=abc').path).toBe('/oauth2/v2.0/token');
   });
 });
+
+describe('redaction: XML bodies and URL credentials', () => {
+  it('secret-named XML elements, any namespace prefix', () => {
+    const xml = `<soap:Envelope><soap:Body><ns1:client_secret>${SECRET}</ns1:client_secret><user>bob</user></soap:Body></soap:Envelope>`;
+    const out = stored(exchange({ body: xml, contentType: 'text/xml' }, { method: 'POST', url: 'https://idp.example.com/soap/token' }));
+    expect(out).not.toContain(SECRET);
+    expect(out).toContain('<user>bob</user>');
+  });
+
+  it('the password of scheme://user:password@host', () => {
+    const out = stored(exchange({}, { method: 'GET', url: `https://alice:${SECRET}@app.example.com/private` }));
+    expect(out).not.toContain(SECRET);
+    expect(out).toContain('alice');
+  });
+});
