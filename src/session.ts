@@ -14,7 +14,7 @@ import { startAdminServer, type AdminServer } from './server/admin-server.js';
 import { exchangesToHar } from './har/har.js';
 import { exchangeToCurl } from './har/curl.js';
 import type { Logger } from './log.js';
-import { clientTlsFailureCapture } from './oauth/rules/transport.js';
+import { clientTlsFailureCapture } from './capture/client-tls-failure.js';
 import { removeStateFile, stateFileOwnedByLiveProcess, writeStateFile } from './server/state-file.js';
 import type { CapturedExchange } from './capture/types.js';
 import type { Exchange, Redacted } from './model.js';

@@ -16,9 +16,8 @@ export interface CallbackParams {
 }
 
 /**
- * The authorization response as the browser delivered it to the app. An app that answers its callback
- * with a redirect carrying `error=` (next-auth's `/api/auth/error?error=OAuthCallback`) makes that
- * Location look like the authorization response, so fall back to the request's own parameters.
+ * The authorization response as the browser delivered it to the app: what the engine recognised as a
+ * callback, else the `code`/`state` parameters of an authorize_response request itself.
  */
 export function callbackParams(ex: AnalyzedExchange): CallbackParams | undefined {
   if (lastCallback?.ex === ex) return lastCallback.params;

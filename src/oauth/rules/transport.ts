@@ -3,7 +3,7 @@
  * client refused the lens certificate, something other than the AS answered (or damaged the request),
  * or a code was issued but its token exchange never passed through the lens.
  */
-import type { CapturedExchange } from '../../capture/types.js';
+import { CLIENT_TLS_REJECTED } from '../../capture/client-tls-failure.js';
 import { header, headerValues } from '../facts.js';
 import type { AnalyzedExchange } from '../types.js';
 import type { Rule } from './types.js';
@@ -56,23 +56,6 @@ const handshakeFailed: Rule = {
 /** Client-side TLS alerts that mean "I do not trust this certificate" (curl, Python, Java send one; Node just hangs up). */
 const CLIENT_ALERT = /UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|unknown ca|bad certificate|certificate unknown/i;
 
-/** TransportError code for "the client's TLS handshake with oauth-lens failed" (see clientTlsFailureCapture). */
-export const CLIENT_TLS_REJECTED = 'client_tls_rejected';
-
-/**
- * The exchange to record when the proxy reports a failed client handshake (LensProxy `onClientTlsError`):
- * no HTTP request exists, so this CONNECT record is the only trace tls.client_rejected_lens_ca can diagnose.
- */
-export function clientTlsFailureCapture(id: string, authority: string, nodeCode: string, at: number, clientAddress?: string): CapturedExchange {
-  return {
-    id,
-    timings: { start: at, end: at },
-    connectTarget: authority,
-    ...(clientAddress ? { clientAddress } : {}),
-    request: { method: 'CONNECT', url: `https://${authority}`, httpVersion: '1.1', headers: [], body: { bytes: Buffer.alloc(0), size: 0, truncated: false } },
-    error: { code: CLIENT_TLS_REJECTED, message: 'the client aborted the TLS handshake with oauth-lens', nodeCode },
-  };
-}
 
 const CA_FIX = 'Make the runtime trust the oauth-lens CA (`oauth-lens env` prints the exports): Node NODE_EXTRA_CA_CERTS, Python requests REQUESTS_CA_BUNDLE, OpenSSL-based runtimes SSL_CERT_FILE, JVM a truststore via keytool / -Djavax.net.ssl.trustStore; remove certificate pinning for the AS host while debugging. Never disable verification (NODE_TLS_REJECT_UNAUTHORIZED=0).';
 

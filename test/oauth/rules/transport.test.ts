@@ -7,7 +7,7 @@ import {
   runRules, tokenRequest,
 } from '../../support/exchanges.js';
 import { expectNoSecrets, none, only } from './families-support.js';
-import { clientTlsFailureCapture } from '../../../src/oauth/rules/transport.js';
+import { clientTlsFailureCapture } from '../../../src/capture/client-tls-failure.js';
 
 const CODE = 'SplxlOBeZQQYbYS6WxSbIA-code-0123456789';
 const STATE = 'af0ifjsldkj-state-value-1';
