@@ -64,6 +64,11 @@ interface Flight {
 
 type RequestOptionsAtRuntime = https.RequestOptions & { host: string; port?: number };
 
+/** SNI for the upstream handshake: what the client sent us, else the target's name (none for an IP). */
+function upstreamServername(target: HostPort, clientSni?: string): string {
+  return clientSni ?? (net.isIP(target.host) ? '' : target.host);
+}
+
 /** Marks an upstream response that arrived after we had already answered the client. */
 const LATE_RESPONSE = new Error('late upstream response dropped');
 
@@ -94,6 +99,7 @@ export class LensProxy {
     this.#bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
     this.guard = new SelfGuard(this.host, options.refusedPorts ?? []);
     this.leaves = new LeafCache(options.ca, options.leafCacheSize);
+    this.leaves.prepareSpare();
     this.#agents = createUpstreamAgents(this.guard, {
       upstreamCaFiles: options.upstreamCaFiles ?? [],
       insecureUpstream: options.insecureUpstream ?? false,
@@ -104,6 +110,9 @@ export class LensProxy {
       guard: this.guard,
       inner: this.#inner,
       onRefused: (authority, reason, clientAddress) => this.#recordRefusal(authority, reason, clientAddress),
+      // The upstream handshake runs while the client's handshake with us is under way. Port 80 is
+      // plain HTTP in practice: no TLS connection is opened ahead for it.
+      onOpen: (info) => (info.target.port === 80 ? undefined : this.#agents.preconnect(info.target, upstreamServername(info.target))),
       onHandshakeFailed: (info, err) => {
         const code = (err as NodeJS.ErrnoException).code ?? 'ERR_TLS';
         try {
@@ -231,7 +240,7 @@ export class LensProxy {
     // Upstream = the CONNECT target, not the inner Host header (trap 8).
     options.host = target.host;
     options.port = target.port;
-    if (ctx.isSSL) options.servername = tunnel?.sni ?? (net.isIP(target.host) ? '' : target.host);
+    if (ctx.isSSL) options.servername = upstreamServername(target, tunnel?.sni);
     const rec = new Recording(req, absoluteUrl(ctx.isSSL, target, req.url ?? '/'), this.#bodyLimit);
     const clientAddress = tunnel?.clientAddress ?? req.socket.remoteAddress;
     if (clientAddress) rec.clientAddress = clientAddress;

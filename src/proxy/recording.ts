@@ -62,8 +62,12 @@ export class Recording {
         this.timings.upstreamConnected ??= now();
         if (socket instanceof tls.TLSSocket) this.tls = tlsFacts(socket, servername);
       };
-      // A reused keep-alive socket is already connected.
-      if ((socket as { connecting?: boolean }).connecting) socket.once(socket instanceof tls.TLSSocket ? 'secureConnect' : 'connect', connected);
+      // A reused keep-alive socket is already connected; one opened ahead of the request may still be
+      // in its TLS handshake after the TCP connect.
+      if (socket instanceof tls.TLSSocket) {
+        if ((socket as { _secureEstablished?: boolean })._secureEstablished) connected();
+        else socket.once('secureConnect', connected);
+      } else if ((socket as { connecting?: boolean }).connecting) socket.once('connect', connected);
       else connected();
     });
     upstream.once('finish', () => {

@@ -14,6 +14,9 @@ import type { LeafCache } from './leaf-cache.js';
 import type { HostPort, SelfGuard } from './self-guard.js';
 import { parseAuthority } from './self-guard.js';
 
+/** First byte of a TLS record carrying a handshake message (the ClientHello). */
+const TLS_HANDSHAKE = 0x16;
+
 export interface TunnelInfo {
   target: HostPort;
   /** The CONNECT request-target as sent. */
@@ -30,6 +33,11 @@ export interface TunnelDeps {
   inner: http.Server;
   /** Called when a CONNECT is refused (aimed at oauth-lens itself, or malformed). */
   onRefused: (authority: string, reason: 'proxy_loop' | 'bad_target', clientAddress?: string) => void;
+  /**
+   * A tunnel was accepted: the place to start work the first request will need (an upstream connection).
+   * The returned function undoes it if the tunnel turns out to carry plain HTTP.
+   */
+  onOpen?: (info: TunnelInfo) => (() => void) | undefined;
   /** Called when the client's TLS handshake with us fails (typically: it does not trust our CA). */
   onHandshakeFailed?: (info: TunnelInfo, err: Error) => void;
   handshakeTimeoutMs?: number;
@@ -65,11 +73,28 @@ export class Tunnels {
     const info: TunnelInfo = { target, authority, ...(clientAddress ? { clientAddress } : {}) };
     (socket as net.Socket).setTimeout?.(this.#deps.handshakeTimeoutMs ?? 30_000, () => socket.destroy());
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-    if (head.length > 0) return this.#safeDispatch(socket, head, info);
+    // While the client reads our 200 and sends its ClientHello: open the upstream connection and sign the
+    // leaf for the CONNECT host (mitmproxy's eager connection strategy), so neither waits for the other.
+    const undoOpen = this.#prepare(info);
+    const dispatch = (first: Buffer): void => {
+      if (first[0] !== TLS_HANDSHAKE) undoOpen?.();
+      this.#safeDispatch(socket, first, info);
+    };
+    if (head.length > 0) return dispatch(head);
     socket.once('data', (first: Buffer) => {
       socket.pause();
-      this.#safeDispatch(socket, first, info);
+      dispatch(first);
     });
+  }
+
+  #prepare(info: TunnelInfo): (() => void) | undefined {
+    try {
+      const undo = this.#deps.onOpen?.(info);
+      this.#deps.leaves.contextFor(info.target.host);
+      return undo;
+    } catch {
+      return undefined; // the handshake signs (and reports) by itself
+    }
   }
 
   /** Destroy every live tunnel (http-mitm-proxy's close() leaves them open, issue #184). */
@@ -94,7 +119,7 @@ export class Tunnels {
 
   #dispatch(socket: Duplex, first: Buffer, info: TunnelInfo): void {
     socket.unshift(first);
-    const isTls = first[0] === 0x16;
+    const isTls = first[0] === TLS_HANDSHAKE;
     if (!isTls) {
       // Plain HTTP inside the tunnel: parse it like any request, still routed to the CONNECT target.
       (socket as net.Socket).setTimeout?.(0);

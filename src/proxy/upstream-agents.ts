@@ -2,6 +2,9 @@
  * The agents http-mitm-proxy uses for every upstream request and WebSocket: keep-alive, our trust store
  * (system CAs + NODE_EXTRA_CA_CERTS + --upstream-ca), and the self-guard on resolved addresses.
  * The trust store is compiled into ONE SecureContext: passing `ca` per request would rebuild it per connection.
+ * The https agent can also open a connection ahead of the first request (`preconnect`, called when a client's
+ * TLS tunnel starts), so the upstream handshake overlaps the client's handshake with us, as mitmproxy's
+ * upstream-certificate sniffing does.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -9,7 +12,7 @@ import https from 'node:https';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import type { SelfGuard } from './self-guard.js';
+import type { HostPort, SelfGuard } from './self-guard.js';
 
 export const SYSTEM_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
 
@@ -25,8 +28,16 @@ export interface UpstreamTrustOptions {
 export interface UpstreamAgents {
   httpAgent: http.Agent;
   httpsAgent: https.Agent;
+  /**
+   * Start a TLS connection to `target` now, unless the pool already has one to spare; never fails loudly.
+   * Returns a function that closes it again if no request has taken it.
+   */
+  preconnect(target: HostPort, servername: string): (() => void) | undefined;
   destroy(): void;
 }
+
+/** A preconnected socket no request has taken by then is closed. */
+export const PRECONNECT_IDLE_MS = 5_000;
 
 /** PEM text of every CA the proxy trusts upstream. */
 export function upstreamTrustPems(options: UpstreamTrustOptions): string[] {
@@ -53,6 +64,7 @@ export function createUpstreamAgents(guard: SelfGuard, options: UpstreamTrustOpt
   return {
     httpAgent,
     httpsAgent,
+    preconnect: (target, servername) => httpsAgent.preconnect(target, servername),
     destroy() {
       httpAgent.destroy();
       httpsAgent.destroy();
@@ -74,14 +86,73 @@ class GuardedHttpAgent extends http.Agent {
   }
 }
 
+type AgentInternals = { getName(options: object): string; options: object };
+type PoolOptions = ConnectOptions & { _agentKey?: string; servername?: string };
+
+interface EarlyConnection {
+  socket: tls.TLSSocket;
+  /** Removes the preconnect-time listeners and timer. */
+  release(): void;
+}
+
 class GuardedHttpsAgent extends https.Agent {
   #guard: SelfGuard;
+  /** Pool key → a connection opened ahead of its request, not yet handed to one. */
+  #early = new Map<string, EarlyConnection>();
   constructor(guard: SelfGuard, options: https.AgentOptions) {
     super(options);
     this.#guard = guard;
   }
+
   override createConnection(options: ConnectOptions, callback?: ConnectCallback): Duplex | null | undefined {
+    const key = (options as PoolOptions)._agentKey;
+    const early = key === undefined ? undefined : this.#early.get(key);
+    if (early && key !== undefined) {
+      this.#early.delete(key);
+      early.release();
+      return early.socket; // from here on the request's own listeners see its errors, as for any new socket
+    }
     return withoutNagle(super.createConnection(withGuard(this.#guard, options), callback));
+  }
+
+  preconnect(target: HostPort, servername: string): (() => void) | undefined {
+    // The options and pool key the agent itself builds for a request to this target (Agent#createSocket).
+    const options: PoolOptions = { ...(this as unknown as AgentInternals).options, host: target.host, port: target.port, servername };
+    const key = (this as unknown as AgentInternals).getName(options);
+    if (this.#early.has(key) || (this.freeSockets[key]?.length ?? 0) > 0) return undefined;
+    let socket: tls.TLSSocket;
+    try {
+      // With the pool key, Node caches and resumes TLS sessions for it as for any agent socket.
+      socket = withoutNagle(super.createConnection(withGuard(this.#guard, { ...options, _agentKey: key } as ConnectOptions))) as tls.TLSSocket;
+    } catch {
+      return undefined; // the request will connect, and report, by itself
+    }
+    const discard = (): void => {
+      if (this.#early.get(key)?.socket === socket) this.#early.delete(key);
+      socket.destroy();
+    };
+    // Silent until taken: on failure the request opens its own connection and reports that one's error.
+    socket.on('error', discard);
+    socket.once('close', discard);
+    socket.once('end', discard);
+    socket.setTimeout(PRECONNECT_IDLE_MS, discard);
+    const release = (): void => {
+      socket.setTimeout(0);
+      socket.off('timeout', discard);
+      socket.off('error', discard);
+      socket.off('close', discard);
+      socket.off('end', discard);
+    };
+    this.#early.set(key, { socket, release });
+    return () => {
+      if (this.#early.get(key)?.socket === socket) discard();
+    };
+  }
+
+  override destroy(): void {
+    for (const { socket } of this.#early.values()) socket.destroy();
+    this.#early.clear();
+    super.destroy();
   }
 }
 

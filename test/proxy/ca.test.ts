@@ -118,7 +118,39 @@ describe('leaf certificates', () => {
     expect(cache.contextFor('a.test')).not.toBe(a); // evicted, signed again
     expect(cache.issued).toBe(5);
   });
+
+  it('a context made ahead with the key (spare) and one made on the spot both serve the host\'s leaf', async () => {
+    const cache = new LeafCache(ca);
+    cache.prepareSpare();
+    // The first new host takes the spare; the second one, right after, is made the ordinary way.
+    for (const host of ['spare.test', 'ordinary.test']) {
+      const presented = await handshake(cache.contextFor(host), host);
+      expect(presented.subjectAltName).toBe(`DNS:${host}`);
+      expect(presented.checkIssued(new crypto.X509Certificate(ca.certPem))).toBe(true);
+    }
+  });
 });
+
+/** A real TLS handshake against `context`, trusting the CA; resolves with the certificate presented. */
+async function handshake(context: import('node:tls').SecureContext, servername: string): Promise<crypto.X509Certificate> {
+  const tls = await import('node:tls');
+  const server = tls.createServer({ SNICallback: (_name, cb) => cb(null, context) }, (socket) => socket.end());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = server.address() as import('node:net').AddressInfo;
+    return await new Promise((resolve, reject) => {
+      const client = tls.connect({ host: '127.0.0.1', port, servername, ca: ca.certPem }, () => {
+        const cert = client.getPeerX509Certificate();
+        client.destroy();
+        if (cert) resolve(cert);
+        else reject(new Error('no certificate'));
+      });
+      client.on('error', reject);
+    });
+  } finally {
+    server.close();
+  }
+}
 
 describe('strict clients through the live proxy', () => {
   let lens: TestLens;

@@ -25,6 +25,8 @@ export interface Upstream {
   received: Received[];
   /** TCP connections accepted so far (keep-alive checks). */
   connections: number;
+  /** TCP connections still open now. */
+  openConnections(): number;
   close(): Promise<void>;
 }
 
@@ -51,7 +53,13 @@ export const echoHandler: Handler = (req, body, res) => {
 
 async function listen(server: http.Server, host: string, scheme: 'http' | 'https', received: Received[]): Promise<Upstream> {
   const upstream = { received, connections: 0 } as Upstream;
-  server.on('connection', () => upstream.connections++);
+  const open = new Set<import('node:net').Socket>();
+  server.on('connection', (socket) => {
+    upstream.connections++;
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+  });
+  upstream.openConnections = () => open.size;
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
