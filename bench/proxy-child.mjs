@@ -9,7 +9,7 @@ const logger = createLogger({ pretty: false });
 let captured = 0;
 const lens = await startLens({ port: 0, certsDir, upstreamCaFiles: [upstreamCa], logger, onCapture: () => { captured++; } });
 let peak = process.memoryUsage().rss;
-setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 20).unref();
+setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()); }, 20).unref();
 process.on('message', async (msg) => {
   if (msg === 'stats') process.send({ peakRss: Math.max(peak, process.memoryUsage().rss), captured, leaves: lens.proxy.leaves.issued });
   if (msg === 'stop') { await lens.close(); process.exit(0); }

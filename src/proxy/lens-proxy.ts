@@ -273,7 +273,15 @@ export class LensProxy {
       throw LATE_RESPONSE;
     }
     flight.rec.onResponse(upstream);
-    upstream.on('data', () => flight.timer.refresh());
+    upstream.on('data', () => {
+      flight.timer.refresh();
+      // The library's final filter ignores what write() returns: pause the upstream while the client
+      // catches up, so a slow client does not make the proxy buffer the whole body.
+      if (client.writableNeedDrain && !upstream.isPaused()) {
+        upstream.pause();
+        client.once('drain', () => upstream.resume());
+      }
+    });
     flight.timer.refresh();
   }
 
