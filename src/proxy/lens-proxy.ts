@@ -18,7 +18,7 @@ import { isolateLibraryConsole, installCrashGuards, type LibraryNoise, type Cras
 import { LeafCache } from './leaf-cache.js';
 import { seedLibraryCaDir } from './mitm-ca-dir.js';
 import { Recording, refusalCapture } from './recording.js';
-import { absoluteUrl, dropStrayTrailer, forwardTrailers, guarded } from './relay-helpers.js';
+import { absoluteUrl, dropStrayTrailer, forwardTrailers, guarded, holdBack } from './relay-helpers.js';
 import { SelfGuard, formatAuthority, type HostPort } from './self-guard.js';
 import { Tunnels } from './tunnel.js';
 import { wireInnerServer, type MitmInternals } from './inner-server.js';
@@ -261,6 +261,7 @@ export class LensProxy {
     (upstream as { lensWatched?: boolean }).lensWatched = true;
     const servername = (ctx.proxyToServerRequestOptions as unknown as RequestOptionsAtRuntime).servername;
     flight.rec.watchUpstream(upstream, servername || undefined);
+    holdBack(ctx.clientToProxyRequest, upstream);
   }
 
   #onResponse(ctx: IContext): void {
@@ -273,15 +274,8 @@ export class LensProxy {
       throw LATE_RESPONSE;
     }
     flight.rec.onResponse(upstream);
-    upstream.on('data', () => {
-      flight.timer.refresh();
-      // The library's final filter ignores what write() returns: pause the upstream while the client
-      // catches up, so a slow client does not make the proxy buffer the whole body.
-      if (client.writableNeedDrain && !upstream.isPaused()) {
-        upstream.pause();
-        client.once('drain', () => upstream.resume());
-      }
-    });
+    upstream.on('data', () => flight.timer.refresh());
+    holdBack(upstream, client);
     flight.timer.refresh();
   }
 

@@ -2,6 +2,7 @@
  * Small pieces of the request relay that need no proxy state: hook guarding, URL building, trailer fixes.
  */
 import net from 'node:net';
+import type { Readable, Writable } from 'node:stream';
 import type { IContext } from 'http-mitm-proxy';
 import type { HostPort } from './self-guard.js';
 
@@ -13,6 +14,20 @@ export function guarded(fn: () => void): Error | undefined {
   } catch (err) {
     return err instanceof Error ? err : new Error('hook failed');
   }
+}
+
+/**
+ * Backpressure for one direction of the relay: the library's final filters ignore what write() returns,
+ * so pause `source` whenever `sink` is full and resume it on 'drain'. Without it a slow reader makes the
+ * proxy buffer a whole body. Installed next to the library's pipe, it checks after each chunk.
+ */
+export function holdBack(source: Readable, sink: Writable): void {
+  source.on('data', () => {
+    if (sink.writableNeedDrain && !source.isPaused()) {
+      source.pause();
+      sink.once('drain', () => source.resume());
+    }
+  });
 }
 
 export function absoluteUrl(isTls: boolean, target: HostPort, path: string): string {
