@@ -1,4 +1,5 @@
-// Proxy benchmark: direct vs through oauth-lens on loopback, same run, same client (undici).
+// Proxy benchmark: direct vs through oauth-lens on loopback, same run, same client (undici). Two scenarios
+// also run through a bare node:https relay (bench/bare-relay-child.mjs): the floor any node:http proxy has here.
 // Scenarios: keep-alive POST /token at c=1 and c=32, a new CONNECT per request, the first request to
 // 50 new hosts (127.0.0.2…51, distinct certs) vs a repeat, GET 1 MiB throughput, and proxy peak RSS.
 import { fork } from 'node:child_process';
@@ -33,9 +34,14 @@ const child = fork(path.join(here, 'proxy-child.mjs'), [path.join(tmp, 'lens-cer
 const ready = await new Promise((resolve) => child.once('message', resolve));
 const lensCa = fs.readFileSync(ready.caPath, 'utf8');
 const ask = (msg) => new Promise((resolve) => { child.once('message', resolve); child.send(msg); });
+// The reference floor: a bare node:https relay (bench/bare-relay-child.mjs), same flags, same client.
+const floorChild = fork(path.join(here, 'bare-relay-child.mjs'), [path.join(tmp, 'floor-certs'), upstreamCaFile], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: proxyFlags });
+const floorReady = await new Promise((resolve) => floorChild.once('message', resolve));
+const floorCa = fs.readFileSync(floorReady.caPath, 'utf8');
 
 const directAgent = () => new Agent({ connect: { ca: upstreamCa.certPem }, keepAliveTimeout: 60_000 });
 const proxiedAgent = () => new ProxyAgent({ uri: ready.url, requestTls: { ca: lensCa }, keepAliveTimeout: 60_000 });
+const floorAgent = () => new ProxyAgent({ uri: floorReady.url, requestTls: { ca: floorCa }, keepAliveTimeout: 60_000 });
 
 function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -70,15 +76,13 @@ function summarize(acc) {
   return { rps: sorted.length / (acc.elapsed / 1000), p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
 }
 
-/** Alternate direct and proxied rounds so load from other processes hits both alike. */
-async function interleaved(runRound) {
-  const direct = { latencies: [], elapsed: 0, bytes: 0 };
-  const proxied = { latencies: [], elapsed: 0, bytes: 0 };
+/** Alternate the kinds' rounds (direct, proxied, and the floor relay where asked) so load from other processes hits all alike. */
+async function interleaved(runRound, kinds = ['direct', 'proxied']) {
+  const accs = Object.fromEntries(kinds.map((kind) => [kind, { latencies: [], elapsed: 0, bytes: 0 }]));
   for (let round = 0; round < ROUNDS; round++) {
-    await runRound('direct', direct);
-    await runRound('proxied', proxied);
+    for (const kind of kinds) await runRound(kind, accs[kind]);
   }
-  return { direct, proxied };
+  return accs;
 }
 
 /** Every request on a brand-new connection (and, proxied, a new CONNECT + two TLS handshakes). */
@@ -130,19 +134,24 @@ async function throughput(dispatcher, acc, duration) {
 const results = [];
 const rssAfter = {};
 const row = (name, direct, proxied, unit, ratio, target, pass) => results.push({ name, direct, proxied, unit, ratio, target, pass });
-const fmt = (n, d = 1) => (typeof n === 'number' ? n.toFixed(d) : String(n));
+const fmt = (n, d) => (typeof n === 'number' ? n.toFixed(d ?? (Math.abs(n) < 10 ? 2 : 1)) : String(n));
 
 for (const concurrency of [1, 32]) {
-  const d = directAgent(); const p = proxiedAgent();
-  const runs = await interleaved((kind, acc) => keepAlive(kind === 'direct' ? d : p, concurrency, acc, DURATION_MS / ROUNDS));
+  const agents = { direct: directAgent(), proxied: proxiedAgent(), floor: floorAgent() };
+  const kinds = concurrency === 1 ? ['direct', 'proxied', 'floor'] : ['direct', 'proxied'];
+  const runs = await interleaved((kind, acc) => keepAlive(agents[kind], concurrency, acc, DURATION_MS / ROUNDS), kinds);
   const direct = summarize(runs.direct);
   const proxied = summarize(runs.proxied);
   const label = `keep-alive POST /token c=${concurrency}`;
   const ratio = proxied.p50 / direct.p50;
   row(`${label}: p50 latency`, direct.p50, proxied.p50, 'ms', ratio, concurrency === 1 ? '≤ 2.5×' : '', concurrency === 1 ? ratio <= 2.5 : null);
+  if (runs.floor) {
+    const floor = summarize(runs.floor);
+    row(`${label}: p50, bare node relay (floor)`, direct.p50, floor.p50, 'ms', floor.p50 / direct.p50, '', null);
+  }
   row(`${label}: p99 latency`, direct.p99, proxied.p99, 'ms', proxied.p99 / direct.p99, '', null);
   row(`${label}: throughput`, direct.rps, proxied.rps, 'req/s', proxied.rps / direct.rps, '', null);
-  await d.close(); await p.close();
+  await Promise.all(Object.values(agents).map((a) => a.close()));
   rssAfter[label] = (await ask('stats')).peakRss;
 }
 {
@@ -160,14 +169,15 @@ for (const concurrency of [1, 32]) {
   row('repeat request (new connection): p50', direct.repeat, proxied.repeat, 'ms', proxied.repeat / direct.repeat, '', null);
 }
 {
-  const d = directAgent(); const p = proxiedAgent();
-  const runs = await interleaved((kind, acc) => throughput(kind === 'direct' ? d : p, acc, DURATION_MS / ROUNDS));
+  const agents = { direct: directAgent(), proxied: proxiedAgent(), floor: floorAgent() };
+  const runs = await interleaved((kind, acc) => throughput(agents[kind], acc, DURATION_MS / ROUNDS), ['direct', 'proxied', 'floor']);
   const mibps = (acc) => acc.bytes / 1024 / 1024 / (acc.elapsed / 1000);
   const direct = mibps(runs.direct);
   const proxied = mibps(runs.proxied);
   const ratio = proxied / direct;
   row('GET 1 MiB keep-alive throughput', direct, proxied, 'MiB/s', ratio, '≥ 0.5×', ratio >= 0.5);
-  await d.close(); await p.close();
+  row('GET 1 MiB throughput, bare node relay (floor)', direct, mibps(runs.floor), 'MiB/s', mibps(runs.floor) / direct, '', null);
+  await Promise.all(Object.values(agents).map((a) => a.close()));
 }
 rssAfter['new hosts + 1 MiB'] = (await ask('stats')).peakRss;
 const stats = await ask('stats');
@@ -192,6 +202,7 @@ const exited = (proc) => new Promise((resolve) => (proc.exitCode !== null ? reso
 child.send('stop');
 await Promise.race([exited(child), new Promise((r) => setTimeout(r, 3000))]);
 child.kill();
+floorChild.kill();
 upstreamChild.send('stop');
 await Promise.race([exited(upstreamChild), new Promise((r) => setTimeout(r, 3000))]);
 upstreamChild.kill();
