@@ -167,6 +167,7 @@ for (const concurrency of [1, 32]) {
   row(`first request to ${NEW_HOSTS} new hosts: p50`, direct.first, proxied.first, 'ms', ratio, '≤ 2×', ratio <= 2);
   row(`first request to ${NEW_HOSTS} new hosts: p99`, direct.firstP99, proxied.firstP99, 'ms', proxied.firstP99 / direct.firstP99, '', null);
   row('repeat request (new connection): p50', direct.repeat, proxied.repeat, 'ms', proxied.repeat / direct.repeat, '', null);
+  rssAfter['new connections + new hosts'] = (await ask('stats')).peakRss;
 }
 {
   const agents = { direct: directAgent(), proxied: proxiedAgent(), floor: floorAgent() };
@@ -179,7 +180,7 @@ for (const concurrency of [1, 32]) {
   row('GET 1 MiB throughput, bare node relay (floor)', direct, mibps(runs.floor), 'MiB/s', mibps(runs.floor) / direct, '', null);
   await Promise.all(Object.values(agents).map((a) => a.close()));
 }
-rssAfter['new hosts + 1 MiB'] = (await ask('stats')).peakRss;
+rssAfter['1 MiB'] = (await ask('stats')).peakRss;
 const stats = await ask('stats');
 const rssMiB = stats.peakRss / 1024 / 1024;
 row('proxy RSS after start (child process)', '', ready.baselineRss / 1024 / 1024, 'MiB', '', '', null);
