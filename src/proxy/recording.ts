@@ -63,7 +63,7 @@ export class Recording {
         if (socket instanceof tls.TLSSocket) this.tls = tlsFacts(socket, servername);
       };
       // A reused keep-alive socket is already connected; one opened ahead of the request may still be
-      // in its TLS handshake after the TCP connect.
+      // in its TLS handshake after the TCP connect (`_secureEstablished`: Node's own flag, no public one).
       if (socket instanceof tls.TLSSocket) {
         if ((socket as { _secureEstablished?: boolean })._secureEstablished) connected();
         else socket.once('secureConnect', connected);

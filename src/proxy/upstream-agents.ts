@@ -2,9 +2,9 @@
  * The agents http-mitm-proxy uses for every upstream request and WebSocket: keep-alive, our trust store
  * (system CAs + NODE_EXTRA_CA_CERTS + --upstream-ca), and the self-guard on resolved addresses.
  * The trust store is compiled into ONE SecureContext: passing `ca` per request would rebuild it per connection.
- * The https agent can also open a connection ahead of the first request (`preconnect`, called when a client's
- * TLS tunnel starts), so the upstream handshake overlaps the client's handshake with us, as mitmproxy's
- * upstream-certificate sniffing does.
+ * The https agent can also open a connection ahead of the first request (`preconnect`, called when a tunnel is
+ * accepted), so the upstream handshake overlaps the client's handshake with us, as mitmproxy's eager
+ * connection strategy does.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -37,7 +37,7 @@ export interface UpstreamAgents {
 }
 
 /** A preconnected socket no request has taken by then is closed. */
-export const PRECONNECT_IDLE_MS = 5_000;
+const PRECONNECT_IDLE_MS = 5_000;
 
 /** PEM text of every CA the proxy trusts upstream. */
 export function upstreamTrustPems(options: UpstreamTrustOptions): string[] {
@@ -107,8 +107,8 @@ class GuardedHttpsAgent extends https.Agent {
   override createConnection(options: ConnectOptions, callback?: ConnectCallback): Duplex | null | undefined {
     const key = (options as PoolOptions)._agentKey;
     const early = key === undefined ? undefined : this.#early.get(key);
-    if (early && key !== undefined) {
-      this.#early.delete(key);
+    if (early) {
+      this.#early.delete(key!);
       early.release();
       return early.socket; // from here on the request's own listeners see its errors, as for any new socket
     }
