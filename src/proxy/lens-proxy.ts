@@ -260,7 +260,13 @@ export class LensProxy {
     const refused = guarded(() => this.#onRequest(ctx));
     if (refused) return this.#onLibraryError('ON_REQUEST_ERROR', ctx, refused);
     const options = ctx.proxyToServerRequestOptions as unknown as https.RequestOptions;
-    const upstream = (isSSL ? https : http).request(options, (response) => this.#relayResponse(ctx, response));
+    let upstream: http.ClientRequest;
+    try {
+      upstream = (isSSL ? https : http).request(options, (response) => this.#relayResponse(ctx, response));
+    } catch (err) {
+      // Node refuses some requests its own parser let in (a header value it will not send): 502, not a crash.
+      return this.#onLibraryError('PROXY_TO_SERVER_REQUEST_ERROR', ctx, err as Error);
+    }
     ctx.proxyToServerRequest = upstream;
     upstream.on('error', (err) => this.#onLibraryError('PROXY_TO_SERVER_REQUEST_ERROR', ctx, err));
     guarded(() => this.#watchUpstream(ctx));
@@ -281,7 +287,9 @@ export class LensProxy {
     }
     dropStrayTrailer(ctx);
     const client = ctx.proxyToClientResponse;
-    client.writeHead(response.statusCode ?? 502, MitmProxy.filterAndCanonizeHeaders(response.headers));
+    // writeHead validates what Node's parser let in (a header value it will not send): a 502, not a crash.
+    const unsendable = guarded(() => client.writeHead(response.statusCode ?? 502, MitmProxy.filterAndCanonizeHeaders(response.headers)));
+    if (unsendable) return this.#onLibraryError('ON_RESPONSEHEADERS_ERROR', ctx, unsendable);
     response.on('data', (chunk: Buffer) => client.write(chunk));
     response.once('end', () => {
       guarded(() => forwardTrailers(ctx));
