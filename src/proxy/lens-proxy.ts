@@ -1,7 +1,8 @@
 /**
- * The intercepting proxy: http-mitm-proxy for request/response relaying and WebSockets, with every trap of
+ * The intercepting proxy: http-mitm-proxy for the listener, CONNECT dispatch and WebSockets, with every trap of
  * version 1.1.0 (see docs/proxy.md) defeated here — own CA and leaves, in-process TLS termination
- * (tunnel.ts), passive body taps, our own error responses, upstream timeout, self-refusal, guarded hooks.
+ * (tunnel.ts), our own request relay (`#relay`) with passive body taps and backpressure, our own error
+ * responses, upstream timeout, self-refusal, guarded steps.
  * Observers get a finished `CapturedExchange` after `setImmediate`, so they never hold up traffic.
  */
 import http from 'node:http';
