@@ -8,6 +8,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import type tls from 'node:tls';
 import { Proxy as MitmProxy } from 'http-mitm-proxy';
 import type { IContext, IWebSocketContext } from 'http-mitm-proxy';
 import { WebSocketServer } from 'ws';
@@ -21,7 +22,9 @@ import { seedLibraryCaDir } from './mitm-ca-dir.js';
 import { Recording, refusalCapture } from './recording.js';
 import { absoluteUrl, dropStrayTrailer, forwardTrailers, guarded, holdBack } from './relay-helpers.js';
 import { SelfGuard, formatAuthority, type HostPort } from './self-guard.js';
-import { Tunnels } from './tunnel.js';
+import { HttpObserver } from './http-observer.js';
+import { Tunnels, type TunnelInfo } from './tunnel.js';
+import { TunnelRelay } from './tunnel-relay.js';
 import { wireInnerServer, type MitmInternals } from './inner-server.js';
 import { createUpstreamAgents, type UpstreamAgents } from './upstream-agents.js';
 import { mapUpstreamError } from './upstream-errors.js';
@@ -96,6 +99,8 @@ export class LensProxy {
   #tunnels: Tunnels;
   #agents: UpstreamAgents;
   #timeoutMs: number;
+  /** A tunnel or inner-server connection with no traffic for this long is closed. */
+  #idleMs: number;
   #bodyLimit: number;
   #undo: Array<() => void> = [];
   #listenFailed: ((err: Error) => void) | undefined;
@@ -105,6 +110,7 @@ export class LensProxy {
     this.#options = options;
     this.host = options.host ?? '127.0.0.1';
     this.#timeoutMs = options.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
+    this.#idleMs = Math.max(120_000, this.#timeoutMs * 2);
     this.#bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
     this.guard = new SelfGuard(this.host, options.refusedPorts ?? []);
     this.leaves = new LeafCache(options.ca, options.leafCacheSize);
@@ -122,6 +128,7 @@ export class LensProxy {
       // The upstream handshake runs while the client's handshake with us is under way. Port 80 is
       // plain HTTP in practice: no TLS connection is opened ahead for it.
       onOpen: (info) => (info.target.port === 80 ? undefined : this.#agents.preconnect(info.target, upstreamServername(info.target))),
+      ...(HttpObserver.available ? { relay: (client: tls.TLSSocket, info: TunnelInfo, fallback: () => void) => this.#relayTunnel(client, info, fallback) } : {}),
       onHandshakeFailed: (info, err) => {
         const code = (err as NodeJS.ErrnoException).code ?? 'ERR_TLS';
         try {
@@ -228,7 +235,26 @@ export class LensProxy {
     internals._onHttpServerRequest = (isSSL, req, res) => this.#relay(isSSL, req, res);
     mitm.onWebSocketConnection((ctx, cb) => cb(guarded(() => this.#onWebSocket(ctx))));
     mitm.onWebSocketError(() => {});
-    wireInnerServer(this.#inner, this.#wss, internals, Math.max(120_000, this.#timeoutMs * 2));
+    wireInnerServer(this.#inner, this.#wss, internals, this.#idleMs);
+  }
+
+  /** A TLS tunnel, byte for byte over a connection of its own (tunnel-relay.ts). */
+  #relayTunnel(client: tls.TLSSocket, info: TunnelInfo, fallback: () => void): void {
+    const servername = upstreamServername(info.target, info.sni);
+    let upstream: tls.TLSSocket;
+    try {
+      upstream = this.#agents.tunnelConnection(info.target, servername);
+    } catch {
+      return fallback(); // the request relay connects, and reports the failure, per request
+    }
+    TunnelRelay.start(client, upstream, info, servername || undefined, {
+      bodyLimit: this.#bodyLimit,
+      timeoutMs: this.#timeoutMs,
+      idleMs: this.#idleMs,
+      onExchange: (rec) => {
+        if (rec.finish()) this.#emit(() => rec.materialize());
+      },
+    }, fallback);
   }
 
   /**

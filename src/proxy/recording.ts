@@ -20,6 +20,19 @@ export function pairHeaders(raw: string[]): RawHeaders {
   return pairs;
 }
 
+export interface RequestHead {
+  method?: string | undefined;
+  httpVersion: string;
+  rawHeaders: string[];
+}
+
+export interface ResponseHead {
+  statusCode?: number | undefined;
+  statusMessage?: string | undefined;
+  httpVersion: string;
+  rawHeaders: string[];
+}
+
 interface ResponseMeta {
   status: number;
   statusText: string;
@@ -40,7 +53,8 @@ export class Recording {
   #finished = false;
   #bodyLimit: number;
 
-  constructor(req: http.IncomingMessage, url: string, bodyLimit: number) {
+  /** `req`: the request head (an IncomingMessage, or what the tunnel relay's observer parsed). */
+  constructor(req: RequestHead, url: string, bodyLimit: number) {
     this.#bodyLimit = bodyLimit;
     this.request = {
       method: req.method ?? 'GET',
@@ -58,34 +72,42 @@ export class Recording {
   /** Timings and TLS facts of the upstream request once it has a socket. */
   watchUpstream(upstream: http.ClientRequest, servername: string | undefined): void {
     upstream.once('socket', (socket) => {
-      const connected = (): void => {
-        this.timings.upstreamConnected ??= now();
-        if (socket instanceof tls.TLSSocket) this.tls = tlsFacts(socket, servername);
-      };
       // A reused keep-alive socket is already connected; one opened ahead of the request may still be
       // in its TLS handshake after the TCP connect (`_secureEstablished`: Node's own flag, no public one).
       if (socket instanceof tls.TLSSocket) {
-        if ((socket as { _secureEstablished?: boolean })._secureEstablished) connected();
-        else socket.once('secureConnect', connected);
-      } else if ((socket as { connecting?: boolean }).connecting) socket.once('connect', connected);
-      else connected();
+        if ((socket as { _secureEstablished?: boolean })._secureEstablished) this.connectedVia(socket, servername);
+        else socket.once('secureConnect', () => this.connectedVia(socket, servername));
+      } else if ((socket as { connecting?: boolean }).connecting) socket.once('connect', () => this.connectedVia(socket, servername));
+      else this.connectedVia(socket, servername);
     });
     upstream.once('finish', () => {
       this.timings.requestSent = now();
     });
   }
 
+  /** The request travels on `socket`, connected by now: timing, and the upstream's TLS facts. */
+  connectedVia(socket: object, servername: string | undefined): void {
+    this.timings.upstreamConnected ??= now();
+    if (socket instanceof tls.TLSSocket) this.tls = tlsFacts(socket, servername);
+  }
+
   onResponse(res: http.IncomingMessage): void {
+    this.onResponseHead(res).attach(res);
+  }
+
+  /** The response head arrived; returns the tap its body chunks go to. */
+  onResponseHead(res: ResponseHead): BodyTap {
     this.timings.responseHeaders = now();
+    const tap = new BodyTap(this.#bodyLimit);
     this.response = {
       status: res.statusCode ?? 0,
       statusText: res.statusMessage ?? '',
       httpVersion: res.httpVersion,
       headers: pairHeaders(res.rawHeaders),
-      tap: new BodyTap(this.#bodyLimit).attach(res),
+      tap,
     };
+    return tap;
   }
-
   /** Record a transport failure (the first one wins). */
   fail(error: TransportError): void {
     this.error ??= error;

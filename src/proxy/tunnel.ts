@@ -1,10 +1,11 @@
 /**
  * CONNECT handling. http-mitm-proxy would start one https.Server per host on a random port (never freed),
  * dial it on a hard-coded 0.0.0.0, and route by the inner Host header. Instead we take the tunnel socket
- * over in `onConnect` (never calling the library's callback), terminate TLS in-process with a leaf from
- * the LRU, and inject the decrypted stream into ONE internal http.Server whose requests go back to the
- * library's request pipeline. The CONNECT target is remembered per socket: it, not the Host header, is
- * where the request goes upstream.
+ * over in `onConnect` (never calling the library's callback) and terminate TLS in-process with a leaf from
+ * the LRU. The decrypted stream then goes to the tunnel relay (tunnel-relay.ts: byte for byte to the
+ * CONNECT target), or, for plain HTTP inside the tunnel or when the upstream cannot be reached, into ONE
+ * internal http.Server whose requests take the request relay. Either way the CONNECT target, not the Host
+ * header, is where requests go upstream.
  */
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -40,6 +41,11 @@ export interface TunnelDeps {
   onOpen?: (info: TunnelInfo) => (() => void) | undefined;
   /** Called when the client's TLS handshake with us fails (typically: it does not trust our CA). */
   onHandshakeFailed?: (info: TunnelInfo, err: Error) => void;
+  /**
+   * Takes a tunnel over once the client's TLS handshake is done (the tunnel relay). It calls `fallback`
+   * to hand the socket, unread, to the inner server instead. Without it every tunnel goes to the inner server.
+   */
+  relay?: (client: tls.TLSSocket, info: TunnelInfo, fallback: () => void) => void;
   handshakeTimeoutMs?: number;
 }
 
@@ -153,7 +159,16 @@ export class Tunnels {
       tlsSocket.destroy();
       socket.destroy();
     });
-    this.#deps.inner.emit('connection', tlsSocket);
+    const toInner = (): void => void this.#deps.inner.emit('connection', tlsSocket);
+    const relay = this.#deps.relay;
+    if (!relay) return toInner();
+    tlsSocket.once('secure', () => {
+      try {
+        relay(tlsSocket, info, toInner);
+      } catch {
+        tlsSocket.destroy();
+      }
+    });
   }
 }
 

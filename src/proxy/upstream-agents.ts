@@ -33,6 +33,11 @@ export interface UpstreamAgents {
    * Returns a function that closes it again if no request has taken it.
    */
   preconnect(target: HostPort, servername: string): (() => void) | undefined;
+  /**
+   * A TLS connection of its own for one tunnel (the tunnel relay): the one opened ahead for this target
+   * and name if there is one, else a new one; same trust, guard and session cache as the pool. Never pooled.
+   */
+  tunnelConnection(target: HostPort, servername: string): tls.TLSSocket;
   destroy(): void;
 }
 
@@ -65,6 +70,7 @@ export function createUpstreamAgents(guard: SelfGuard, options: UpstreamTrustOpt
     httpAgent,
     httpsAgent,
     preconnect: (target, servername) => httpsAgent.preconnect(target, servername),
+    tunnelConnection: (target, servername) => httpsAgent.tunnelConnection(target, servername),
     destroy() {
       httpAgent.destroy();
       httpsAgent.destroy();
@@ -116,14 +122,11 @@ class GuardedHttpsAgent extends https.Agent {
   }
 
   preconnect(target: HostPort, servername: string): (() => void) | undefined {
-    // The options and pool key the agent itself builds for a request to this target (Agent#createSocket).
-    const options: PoolOptions = { ...(this as unknown as AgentInternals).options, host: target.host, port: target.port, servername };
-    const key = (this as unknown as AgentInternals).getName(options);
+    const { options, key } = this.#poolOptions(target, servername);
     if (this.#early.has(key) || (this.freeSockets[key]?.length ?? 0) > 0) return undefined;
     let socket: tls.TLSSocket;
     try {
-      // With the pool key, Node caches and resumes TLS sessions for it as for any agent socket.
-      socket = withoutNagle(super.createConnection(withGuard(this.#guard, { ...options, _agentKey: key } as ConnectOptions))) as tls.TLSSocket;
+      socket = this.#connect(options, key);
     } catch {
       return undefined; // the request will connect, and report, by itself
     }
@@ -147,6 +150,28 @@ class GuardedHttpsAgent extends https.Agent {
     return () => {
       if (this.#early.get(key)?.socket === socket) discard();
     };
+  }
+
+  tunnelConnection(target: HostPort, servername: string): tls.TLSSocket {
+    const { options, key } = this.#poolOptions(target, servername);
+    const early = this.#early.get(key);
+    if (early) {
+      this.#early.delete(key);
+      early.release();
+      return early.socket;
+    }
+    return this.#connect(options, key);
+  }
+
+  /** The options and pool key the agent itself builds for a request to this target (Agent#createSocket). */
+  #poolOptions(target: HostPort, servername: string): { options: PoolOptions; key: string } {
+    const options: PoolOptions = { ...(this as unknown as AgentInternals).options, host: target.host, port: target.port, servername };
+    return { options, key: (this as unknown as AgentInternals).getName(options) };
+  }
+
+  /** With the pool key, Node caches and resumes TLS sessions for it as for any agent socket. */
+  #connect(options: PoolOptions, key: string): tls.TLSSocket {
+    return withoutNagle(super.createConnection(withGuard(this.#guard, { ...options, _agentKey: key } as ConnectOptions))) as tls.TLSSocket;
   }
 
   override destroy(): void {
