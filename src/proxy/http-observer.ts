@@ -148,6 +148,9 @@ export class HttpObserver {
       events.body(start === undefined ? chunk : chunk.subarray(start, start + (length ?? 0)));
     };
     parser[Parser.kOnMessageComplete] = () => {
+      // Trailers arrive through kOnHeaders too (with the URL again): not part of the next head.
+      partHeaders = [];
+      partUrl = '';
       if (!this.#closed && !this.#slicing) events.complete();
     };
     this.#parser = parser;
