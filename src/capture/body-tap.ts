@@ -8,6 +8,9 @@ import type { CapturedBody } from './types.js';
 /** Default per-body capture cap: 1 MiB. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
+/** Pieces below this size come from Node's buffer pool when copied (Buffer.poolSize / 2). */
+const SMALL_PIECE = Buffer.poolSize >>> 1;
+
 export class BodyTap {
   readonly limit: number;
   #chunks: Buffer[] = [];
@@ -31,7 +34,10 @@ export class BodyTap {
     const room = this.limit - this.#kept;
     if (room <= 0) return;
     const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
-    this.#chunks.push(part);
+    // A small piece is copied into Node's shared buffer pool rather than kept as its own allocation: holding
+    // thousands of small socket buffers a little longer than the socket does fragmented the heap (the
+    // benchmark's peak RSS fell from ~113-122 to ~100 MiB with the copy).
+    this.#chunks.push(part.length < SMALL_PIECE ? Buffer.from(part) : part);
     this.#kept += part.length;
   }
 

@@ -114,9 +114,10 @@ export class TunnelRelay {
       complete: () => this.#onResponseComplete(),
     });
     this.#timer = setTimeout(() => this.#onSilence(), options.timeoutMs).unref();
-    client.setTimeout(options.idleMs, () => this.#closeBoth());
+    client.setTimeout(options.idleMs, () => this.#clientGone()); // silent in both directions: close both
+    // Requests are vetted before they go on (malformed HTTP is refused); responses go on first, then are followed.
     this.#forward(client, upstream, (chunk) => this.#fromClient(chunk));
-    this.#forward(upstream, client, (chunk) => this.#fromUpstream(chunk));
+    this.#forward(upstream, client, undefined, (chunk) => this.#fromUpstream(chunk));
     client.on('end', () => { if (!this.#done) upstream.end(); });
     client.on('error', () => this.#clientGone());
     client.on('close', () => this.#clientGone());
@@ -125,11 +126,14 @@ export class TunnelRelay {
     upstream.on('close', () => this.#upstreamFailed(UPSTREAM_CLOSED()));
   }
 
-  /** `source` → `sink`, each chunk seen by `observe` first; false from it drops the chunk. */
-  #forward(source: Readable, sink: Writable, observe: (chunk: Buffer) => boolean): void {
+  /**
+   * `source` → `sink` with backpressure. `vet` sees each chunk before it is written (false drops it);
+   * `observe` sees it after, off the latency path.
+   */
+  #forward(source: Readable, sink: Writable, vet?: (chunk: Buffer) => boolean, observe?: (chunk: Buffer) => void): void {
     let held = false;
     source.on('data', (chunk: Buffer) => {
-      if (this.#done || !observe(chunk)) return;
+      if (this.#done || (vet && !vet(chunk))) return;
       if (!sink.write(chunk) && !held) {
         held = true;
         source.pause();
@@ -138,6 +142,7 @@ export class TunnelRelay {
           source.resume();
         });
       }
+      observe?.(chunk);
     });
   }
 
@@ -149,13 +154,12 @@ export class TunnelRelay {
     return false;
   }
 
-  #fromUpstream(chunk: Buffer): boolean {
+  #fromUpstream(chunk: Buffer): void {
     if (this.#waiting.length > 0) this.#timer.refresh();
-    if (this.#opaque) return true;
+    if (this.#opaque) return;
     const err = this.#responses.feed(chunk);
-    // The client gets the bytes whatever we make of them; only the capture stops.
+    // The client has the bytes whatever we make of them; only the capture stops.
     if (err) this.#stopFollowing(`oauth-lens could not parse the upstream response (${(err as NodeJS.ErrnoException).code ?? 'parse error'}); bytes were forwarded unchanged`);
-    return true;
   }
 
   #onRequestHead(head: MessageHead): HeadVerdict {
@@ -287,10 +291,6 @@ export class TunnelRelay {
     this.#finish();
     this.#upstream.destroy();
     this.#client.destroy();
-  }
-
-  #closeBoth(): void {
-    this.#clientGone();
   }
 
   #finish(): void {

@@ -22,4 +22,16 @@ describe('BodyTap.snapshot', () => {
     const body = new BodyTap().snapshot();
     expect(body).toEqual({ bytes: Buffer.alloc(0), size: 0, truncated: false });
   });
+
+  it('keeps a copy of small pieces (the socket's buffer is not held), large pieces as they are', () => {
+    const tap = new BodyTap();
+    const small = Buffer.from('code=abc');
+    const large = Buffer.alloc(64 * 1024, 'x');
+    tap.push(small);
+    tap.push(large);
+    small.fill('!');
+    const body = tap.snapshot();
+    expect(body.bytes.subarray(0, 8).toString()).toBe('code=abc');
+    expect(body.size).toBe(8 + large.length);
+  });
 });
