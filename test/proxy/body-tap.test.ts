@@ -23,7 +23,7 @@ describe('BodyTap.snapshot', () => {
     expect(body).toEqual({ bytes: Buffer.alloc(0), size: 0, truncated: false });
   });
 
-  it('keeps a copy of small pieces (the socket's buffer is not held), large pieces as they are', () => {
+  it('keeps a copy of small pieces (not the socket buffer itself), large pieces as they are', () => {
     const tap = new BodyTap();
     const small = Buffer.from('code=abc');
     const large = Buffer.alloc(64 * 1024, 'x');
