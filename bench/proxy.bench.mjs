@@ -1,5 +1,7 @@
 // Proxy benchmark: direct vs through oauth-lens on loopback, same run, same client (undici). Two scenarios
-// also run through a bare node:https relay (bench/bare-relay-child.mjs): the floor any node:http proxy has here.
+// also run through two references: a raw TLS pipe (bench/tls-pipe-child.mjs), the floor of any intercepting
+// proxy here, and a bare node:https relay (bench/bare-relay-child.mjs), what parsing and re-sending each
+// request with node:http costs.
 // Scenarios: keep-alive POST /token at c=1 and c=32, a new CONNECT per request, the first request to
 // 50 new hosts (127.0.0.2…51, distinct certs) vs a repeat, GET 1 MiB throughput, and proxy peak RSS.
 import { fork } from 'node:child_process';
@@ -38,10 +40,14 @@ const ask = (msg) => new Promise((resolve) => { child.once('message', resolve); 
 const floorChild = fork(path.join(here, 'bare-relay-child.mjs'), [path.join(tmp, 'floor-certs'), upstreamCaFile], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: proxyFlags });
 const floorReady = await new Promise((resolve) => floorChild.once('message', resolve));
 const floorCa = fs.readFileSync(floorReady.caPath, 'utf8');
+const pipeChild = fork(path.join(here, 'tls-pipe-child.mjs'), [path.join(tmp, 'pipe-certs'), upstreamCaFile], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: proxyFlags });
+const pipeReady = await new Promise((resolve) => pipeChild.once('message', resolve));
+const pipeCa = fs.readFileSync(pipeReady.caPath, 'utf8');
 
 const directAgent = () => new Agent({ connect: { ca: upstreamCa.certPem }, keepAliveTimeout: 60_000 });
 const proxiedAgent = () => new ProxyAgent({ uri: ready.url, requestTls: { ca: lensCa }, keepAliveTimeout: 60_000 });
 const floorAgent = () => new ProxyAgent({ uri: floorReady.url, requestTls: { ca: floorCa }, keepAliveTimeout: 60_000 });
+const pipeAgent = () => new ProxyAgent({ uri: pipeReady.url, requestTls: { ca: pipeCa }, keepAliveTimeout: 60_000 });
 
 function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -137,17 +143,21 @@ const row = (name, direct, proxied, unit, ratio, target, pass) => results.push({
 const fmt = (n, d) => (typeof n === 'number' ? n.toFixed(d ?? (Math.abs(n) < 10 ? 2 : 1)) : String(n));
 
 for (const concurrency of [1, 32]) {
-  const agents = { direct: directAgent(), proxied: proxiedAgent(), floor: floorAgent() };
-  const kinds = concurrency === 1 ? ['direct', 'proxied', 'floor'] : ['direct', 'proxied'];
+  const agents = { direct: directAgent(), proxied: proxiedAgent(), floor: floorAgent(), pipe: pipeAgent() };
+  const kinds = concurrency === 1 ? ['direct', 'proxied', 'pipe', 'floor'] : ['direct', 'proxied'];
   const runs = await interleaved((kind, acc) => keepAlive(agents[kind], concurrency, acc, DURATION_MS / ROUNDS), kinds);
   const direct = summarize(runs.direct);
   const proxied = summarize(runs.proxied);
   const label = `keep-alive POST /token c=${concurrency}`;
   const ratio = proxied.p50 / direct.p50;
   row(`${label}: p50 latency`, direct.p50, proxied.p50, 'ms', ratio, concurrency === 1 ? '≤ 2.5×' : '', concurrency === 1 ? ratio <= 2.5 : null);
+  if (runs.pipe) {
+    const pipe = summarize(runs.pipe);
+    row(`${label}: p50, raw TLS pipe (floor)`, direct.p50, pipe.p50, 'ms', pipe.p50 / direct.p50, '', null);
+  }
   if (runs.floor) {
     const floor = summarize(runs.floor);
-    row(`${label}: p50, bare node relay (floor)`, direct.p50, floor.p50, 'ms', floor.p50 / direct.p50, '', null);
+    row(`${label}: p50, bare node:https relay`, direct.p50, floor.p50, 'ms', floor.p50 / direct.p50, '', null);
   }
   row(`${label}: p99 latency`, direct.p99, proxied.p99, 'ms', proxied.p99 / direct.p99, '', null);
   row(`${label}: throughput`, direct.rps, proxied.rps, 'req/s', proxied.rps / direct.rps, '', null);
@@ -170,14 +180,15 @@ for (const concurrency of [1, 32]) {
   rssAfter['new connections + new hosts'] = (await ask('stats')).peakRss;
 }
 {
-  const agents = { direct: directAgent(), proxied: proxiedAgent(), floor: floorAgent() };
-  const runs = await interleaved((kind, acc) => throughput(agents[kind], acc, DURATION_MS / ROUNDS), ['direct', 'proxied', 'floor']);
+  const agents = { direct: directAgent(), proxied: proxiedAgent(), floor: floorAgent(), pipe: pipeAgent() };
+  const runs = await interleaved((kind, acc) => throughput(agents[kind], acc, DURATION_MS / ROUNDS), ['direct', 'proxied', 'pipe', 'floor']);
   const mibps = (acc) => acc.bytes / 1024 / 1024 / (acc.elapsed / 1000);
   const direct = mibps(runs.direct);
   const proxied = mibps(runs.proxied);
   const ratio = proxied / direct;
   row('GET 1 MiB keep-alive throughput', direct, proxied, 'MiB/s', ratio, '≥ 0.5×', ratio >= 0.5);
-  row('GET 1 MiB throughput, bare node relay (floor)', direct, mibps(runs.floor), 'MiB/s', mibps(runs.floor) / direct, '', null);
+  row('GET 1 MiB throughput, raw TLS pipe (floor)', direct, mibps(runs.pipe), 'MiB/s', mibps(runs.pipe) / direct, '', null);
+  row('GET 1 MiB throughput, bare node:https relay', direct, mibps(runs.floor), 'MiB/s', mibps(runs.floor) / direct, '', null);
   await Promise.all(Object.values(agents).map((a) => a.close()));
 }
 rssAfter['1 MiB'] = (await ask('stats')).peakRss;
@@ -204,6 +215,7 @@ child.send('stop');
 await Promise.race([exited(child), new Promise((r) => setTimeout(r, 3000))]);
 child.kill();
 floorChild.kill();
+pipeChild.kill();
 upstreamChild.send('stop');
 await Promise.race([exited(upstreamChild), new Promise((r) => setTimeout(r, 3000))]);
 upstreamChild.kill();

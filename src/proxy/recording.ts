@@ -146,22 +146,46 @@ export class Recording {
   }
 }
 
-/**
- * The decoded copy of a compressed body, made on first read of `decoded` or `decodeError` (then kept):
- * captures nobody inspects cost no decompression. Values are exactly what an eager decode gives.
- */
+/** The decoded copy of a compressed body, if it has an encoding (see DecodedBody). */
 function withDecoded(body: CapturedBody, headers: RawHeaders): CapturedBody {
   const encoding = headers.find(([name]) => name.toLowerCase() === 'content-encoding')?.[1];
-  if (!encoding) return body;
-  let result: DecodeResult | undefined;
-  const decode = (): DecodeResult => (result ??= decodeBody(body.bytes, encoding, body.truncated));
-  return {
-    get bytes() { return body.bytes; },
-    size: body.size,
-    truncated: body.truncated,
-    get decoded() { return decode().decoded; },
-    get decodeError() { return decode().decodeError; },
-  };
+  return encoding ? new DecodedBody(body, encoding) : body;
+}
+
+/**
+ * A compressed body whose decoded copy is made on first read of `decoded` or `decodeError` (then kept):
+ * captures nobody inspects cost no decompression. Values are exactly what an eager decode gives. Prototype
+ * getters, for the reason given at TappedBody (capture/body-tap.ts).
+ */
+class DecodedBody implements CapturedBody {
+  readonly size: number;
+  readonly truncated: boolean;
+  #body: CapturedBody;
+  #encoding: string;
+  #result: DecodeResult | undefined;
+
+  constructor(body: CapturedBody, encoding: string) {
+    this.#body = body;
+    this.#encoding = encoding;
+    this.size = body.size;
+    this.truncated = body.truncated;
+  }
+
+  get bytes(): Buffer {
+    return this.#body.bytes;
+  }
+
+  get decoded(): Buffer | undefined {
+    return this.#decode().decoded;
+  }
+
+  get decodeError(): string | undefined {
+    return this.#decode().decodeError;
+  }
+
+  #decode(): DecodeResult {
+    return (this.#result ??= decodeBody(this.#body.bytes, this.#encoding, this.#body.truncated));
+  }
 }
 
 const factsCache = new WeakMap<tls.TLSSocket, TlsFacts>();
