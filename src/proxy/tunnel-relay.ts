@@ -131,16 +131,19 @@ export class TunnelRelay {
    * `observe` sees it after, off the latency path.
    */
   #forward(source: Readable, sink: Writable, vet?: (chunk: Buffer) => boolean, observe?: (chunk: Buffer) => void): void {
+    // One 'drain' listener for the connection's life, as stream.pipe() does: a large body fills the sink at
+    // nearly every chunk, and a once() per chunk was measurable garbage.
     let held = false;
+    sink.on('drain', () => {
+      if (!held) return;
+      held = false;
+      source.resume();
+    });
     source.on('data', (chunk: Buffer) => {
       if (this.#done || (vet && !vet(chunk))) return;
-      if (!sink.write(chunk) && !held) {
+      if (!sink.write(chunk)) {
         held = true;
         source.pause();
-        sink.once('drain', () => {
-          held = false;
-          source.resume();
-        });
       }
       observe?.(chunk);
     });
