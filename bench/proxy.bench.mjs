@@ -30,7 +30,7 @@ const extra = upstreams.hosts.slice(1);
 // The proxy in a child process.
 // The proxy runs with the flags `npm start` gives it (package.json), unless BENCH_PROXY_NODE_FLAGS says otherwise
 // (BENCH_PROXY_NODE_FLAGS='' measures plain node).
-const START_FLAGS = '--max-semi-space-size=4';
+const START_FLAGS = '--max-semi-space-size=2';
 const proxyFlags = (process.env.BENCH_PROXY_NODE_FLAGS ?? START_FLAGS).split(' ').filter(Boolean);
 const child = fork(path.join(here, 'proxy-child.mjs'), [path.join(tmp, 'lens-certs'), upstreamCaFile], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: proxyFlags });
 const ready = await new Promise((resolve) => child.once('message', resolve));
