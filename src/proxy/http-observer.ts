@@ -31,8 +31,8 @@ export type HeadVerdict =
   | 'switch';
 
 export interface MessageEvents {
-  /** The first byte of a message was seen (its head may still be incomplete). */
-  begin(): void;
+  /** The first byte of a message was seen (its head may still be incomplete). Optional: each callback costs a native-to-JS call. */
+  begin?(): void;
   head(head: MessageHead): HeadVerdict;
   body(chunk: Buffer): void;
   complete(): void;
@@ -101,9 +101,12 @@ export class HttpObserver {
     this.#type = kind === 'request' ? Parser.REQUEST : Parser.RESPONSE;
     const parser = new Parser();
     parser.initialize(this.#type, {}, MAX_HEADER_BYTES, 0);
-    parser[Parser.kOnMessageBegin] = () => {
-      if (!this.#closed) events.begin();
-    };
+    if (events.begin) {
+      const begin = events.begin.bind(events);
+      parser[Parser.kOnMessageBegin] = () => {
+        if (!this.#closed) begin();
+      };
+    }
     // Long header blocks arrive in parts before on_headers_complete (Node's parserOnHeaders does the same).
     let partHeaders: string[] = [];
     let partUrl = '';

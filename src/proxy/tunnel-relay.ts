@@ -102,7 +102,6 @@ export class TunnelRelay {
     this.#servername = servername;
     this.#options = options;
     this.#requests = new HttpObserver('request', {
-      begin: () => {},
       head: (head) => this.#onRequestHead(head),
       body: (chunk) => this.#reading?.request.tap.push(chunk),
       complete: () => this.#onRequestComplete(),
