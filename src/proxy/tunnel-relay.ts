@@ -196,9 +196,11 @@ export class TunnelRelay {
     this.#answer = waiting.rec.onResponseHead({ statusCode: status, statusMessage: head.statusText, httpVersion: head.httpVersion, rawHeaders: head.rawHeaders });
     const method = waiting.rec.request.method;
     if (status === 101 || (method === 'CONNECT' && status >= 200 && status < 300)) {
-      // The stream stops being HTTP: this exchange is complete, the rest is piped.
+      // The stream stops being HTTP: this exchange is complete, the rest is piped. A WebSocket may stay
+      // quiet for long, as it may without oauth-lens: from now on only its peers close it.
       this.#onResponseComplete();
       this.#opaque = true;
+      this.#client.setTimeout(0);
       return 'switch';
     }
     return method === 'HEAD' ? 'no-body' : 'body';
