@@ -261,4 +261,38 @@ describe('tunnel relay', () => {
     const cap = await lens.waitFor((c) => c.request.url.endsWith(`${port}/early`));
     expect(cap.error?.code).toMatch(/reset|tls_other|other/);
   });
+
+  it('an unparseable upstream response still reaches the client unchanged; the capture says why it stops', async () => {
+    const garbage = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 4\r\nBad Header Line\r\n\r\nbody');
+    const port = await scriptedUpstream((socket) => socket.once('data', () => socket.end(garbage)));
+    const client = await tunnel(port);
+    const got = collect(client);
+    client.write('GET /weird HTTP/1.1\r\nHost: a\r\n\r\n');
+    const { bytes } = await got;
+    expect(bytes.equals(garbage)).toBe(true);
+    const cap = await lens.waitFor((c) => c.request.url.endsWith(`${port}/weird`));
+    expect(cap.error?.code).toBe('other');
+    expect(cap.error?.message).toMatch(/could not parse the upstream response \(HPE_[A-Z_]+\); bytes were forwarded unchanged/);
+  });
+
+  it('a server that speaks first (not HTTP) is piped both ways untouched', async () => {
+    let heard = '';
+    const port = await scriptedUpstream((socket) => {
+      socket.write('220 mail.test ESMTP ready\r\n');
+      socket.on('data', (chunk: Buffer) => {
+        heard += chunk.toString();
+        if (heard.endsWith('QUIT\r\n')) socket.end('221 bye\r\n');
+      });
+    });
+    const client = await tunnel(port);
+    const greeting = collect(client, (b) => b.toString().endsWith('ready\r\n'));
+    expect((await greeting).bytes.toString()).toBe('220 mail.test ESMTP ready\r\n');
+    client.removeAllListeners('data');
+    const rest = collect(client);
+    client.write('EHLO me\r\nQUIT\r\n');
+    const { bytes, closed } = await rest;
+    expect(closed).toBe(true);
+    expect(bytes.toString()).toBe('221 bye\r\n');
+    expect(heard).toBe('EHLO me\r\nQUIT\r\n');
+  });
 });
