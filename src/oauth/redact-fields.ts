@@ -127,6 +127,28 @@ function redactSetCookie(value: string, c: SecretCollector): string {
   return `${c.sweep(sc.name)}=${v}${c.sweep(sc.rawAttributes)}`;
 }
 
+/** Kubernetes (and clients copying it) carry the bearer token as a WebSocket subprotocol, base64url-encoded. */
+const K8S_BEARER_PROTOCOL = /^base64url\.bearer\.authorization\.k8s\.io\.(.+)$/;
+
+/**
+ * `Sec-WebSocket-Protocol: a, b`: browsers cannot set Authorization on a WebSocket, so tokens travel here, either
+ * in the Kubernetes form (the decoded token is a secret too, wherever it is echoed) or as a bare entry, which the
+ * sweep catches by shape (a JWT) or by value (a token already seen).
+ */
+function redactWebSocketProtocols(value: string, c: SecretCollector, place: SecretPlace): string {
+  return value.split(',').map((entry) => {
+    const lead = /^\s*/.exec(entry)?.[0] ?? '';
+    const protocol = entry.trim();
+    const k8s = K8S_BEARER_PROTOCOL.exec(protocol);
+    if (!k8s) return lead + c.sweep(protocol);
+    const encoded = k8s[1]!;
+    const ref = c.mint('access_token', 'access_token', encoded, place);
+    const decoded = Buffer.from(encoded, 'base64url').toString('utf8');
+    if (decoded) c.remember(decoded, ref.display);
+    return `${lead}base64url.bearer.authorization.k8s.io.${ref.display}`;
+  }).join(',');
+}
+
 /** Redacts header values; names are kept. */
 export function redactHeaders(headers: RawHeaders, c: SecretCollector, side: 'request' | 'response'): RawHeaders {
   const place: SecretPlace = side === 'request' ? 'request.header' : 'response.header';
@@ -137,6 +159,7 @@ export function redactHeaders(headers: RawHeaders, c: SecretCollector, side: 're
     else if (lower === 'cookie') out = redactCookie(value, c);
     else if (lower === 'set-cookie') out = redactSetCookie(value, c);
     else if (URL_HEADERS[lower]) out = redactUrl(value, c, URL_HEADERS[lower]);
+    else if (lower === 'sec-websocket-protocol') out = redactWebSocketProtocols(value, c, place);
     else if (SECRET_HEADERS.has(lower) || (!PUBLIC_HEADERS.has(lower) && SECRETISH_HEADER.test(lower) && value.length >= 8)) {
       out = c.mint(lower, lower, value, place).display;
     } else if (value.includes('=') || value.includes(':')) {

@@ -38,10 +38,11 @@ export function redactHtml(html: string, c: SecretCollector): string {
 
 /** multipart/form-data: secret-named parts are minted (and so swept), then the text is swept. */
 export function redactMultipart(text: string, c: SecretCollector, side: 'request' | 'response'): string {
-  const part = /name="([^"]*)"[^\r\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\n([\s\S]*?)\r?\n--/g;
+  // `name="x"` or a bare `name=x`; the last part of a body cut at the capture cap has no closing boundary.
+  const part = /name=(?:"([^"]*)"|([^\s;"]+))[^\r\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\n([\s\S]*?)(?:\r?\n--|$(?![\s\S]))/g;
   for (let m = part.exec(text); m; m = part.exec(text)) {
-    const name = m[1] ?? '';
-    const value = m[2] ?? '';
+    const name = m[1] ?? m[2] ?? '';
+    const value = m[3] ?? '';
     if (value.length >= 1 && secretClass(name, value)) c.mint(kindFor(name), name, value, side === 'request' ? 'request.form' : 'response.form');
   }
   return redactText(text, c);

@@ -65,3 +65,31 @@ describe('redaction: XML bodies and URL credentials', () => {
     expect(out).toContain('alice');
   });
 });
+
+describe('redaction: WebSocket subprotocols and multipart edge cases', () => {
+  it('a Kubernetes bearer token in Sec-WebSocket-Protocol, and the decoded token wherever it is echoed', () => {
+    const token = `${SECRET}.k8s-service-account`;
+    const encoded = Buffer.from(token).toString('base64url');
+    const out = stored(exchange({
+      headers: { 'Sec-WebSocket-Protocol': `base64url.bearer.authorization.k8s.io.${encoded}, base64.binary.k8s.io` },
+      response: { status: 403, json: { message: `token ${token} is not allowed` } },
+    }, { method: 'GET', url: 'https://k8s.example.com/api/v1/namespaces/default/pods/p/exec' }));
+    expect(out).not.toContain(encoded);
+    expect(out).not.toContain(SECRET);
+    expect(out).toContain('base64url.bearer.authorization.k8s.io.[REDACTED');
+    expect(out).toContain('base64.binary.k8s.io');
+  });
+
+  const multipart = (part: string) => exchange({ body: `--B\r\n${part}`, contentType: 'multipart/form-data; boundary=B' }, { method: 'POST', url: 'https://idp.example.com/oauth/token' });
+
+  it('a multipart part named without quotes', () => {
+    const out = stored(multipart(`Content-Disposition: form-data; name=client_secret\r\n\r\n${SECRET}\r\n--B--\r\n`));
+    expect(out).not.toContain(SECRET);
+  });
+
+  it('the last multipart part of a body cut at the capture cap (no closing boundary)', () => {
+    const out = stored(multipart(`Content-Disposition: form-data; name="grant_type"\r\n\r\npassword\r\n--B\r\nContent-Disposition: form-data; name="password"\r\n\r\n${SECRET}`));
+    expect(out).not.toContain(SECRET);
+    expect(out).toContain('password');
+  });
+});
