@@ -15,7 +15,7 @@ import {
   bodyText, detectFormat, headerValue, mediaType, parseCookieHeader, parseForm, parseSetCookie, parseUrl, tryJson,
   type Pairs,
 } from './parse.js';
-import { copyTls, redactText, redactUrl, secretOrText, type BodyInput } from './redact.js';
+import { copyTls, redactPath, redactText, redactUrl, secretOrText, type BodyInput } from './redact.js';
 import type {
   AnalyzedExchange, AuthorizeFacts, AuthorizeResponseFacts, DecodedJwt, Param, RequestFacts, ResponseFacts, SecretPlace,
 } from './types.js';
@@ -146,8 +146,10 @@ export function analyze(captured: CapturedExchange, seq: number, c: SecretCollec
   const requestFacts: RequestFacts = {
     method: req.method.toUpperCase(),
     url: {
-      scheme: url.scheme, host: url.host, port: url.port, explicitPort: url.explicitPort, path: url.path,
-      href: redactUrl(req.url, c, 'request'), base: url.base, isLoopback: url.isLoopback,
+      scheme: url.scheme, host: url.host, port: url.port, explicitPort: url.explicitPort,
+      // Facts leave the engine in findings: the path as stored, token-like segments redacted (redactUrl).
+      path: redactPath(url.path, c),
+      href: redactUrl(req.url, c, 'request'), base: redactBase(url.base, url.path, c), isLoopback: url.isLoopback,
     },
     query: queryParams,
     fragment: fragmentParams,
@@ -301,4 +303,10 @@ export function analyze(captured: CapturedExchange, seq: number, c: SecretCollec
     secrets: c.occurrences,
   };
   return { facts, classification, requestBody: rq.input, ...(rs ? { responseBody: rs.input } : {}) };
+}
+
+/** `base` (scheme://authority followed by the path as sent, see parseUrl) with the path redacted as `redactPath` does. */
+function redactBase(base: string, path: string, c: SecretCollector): string {
+  const sent = base.endsWith(path) ? path : '';
+  return base.slice(0, base.length - sent.length) + redactPath(sent, c);
 }

@@ -63,7 +63,24 @@ export function redactPairs(text: string, c: SecretCollector, place: SecretPlace
   return { text: parts.join('&'), params };
 }
 
-/** Redacts an absolute or relative URL: query and fragment parameters, then a sweep. */
+/**
+ * A path segment that reads as a random token: 24+ characters of `[A-Za-z0-9_:-]` mixing upper case, lower case
+ * and digits — a Slack webhook's last segment, a Telegram `bot<id>:<token>`, a password-reset link. Ids stay
+ * readable: UUIDs and hex ids never mix both cases, words and slugs lack digits or length.
+ */
+const TOKEN_SEGMENT = /^(?=[A-Za-z0-9_:-]{24,}$)(?=[^A-Z]*[A-Z])(?=[^a-z]*[a-z])(?=\D*\d)/;
+
+/**
+ * A URL path with its token-like segments minted (and so swept everywhere else in the exchange). No occurrence is
+ * recorded: a token in a path is how many servers name a resource (oidc-provider's interaction ids), not the
+ * client putting a credential in a URL, which `secret.in_url` is about.
+ */
+export function redactPath(path: string, c: SecretCollector): string {
+  if (path.length < 24) return path;
+  return path.split('/').map((segment) => (TOKEN_SEGMENT.test(segment) ? c.mint('path_token', 'path_token', segment).display : segment)).join('/');
+}
+
+/** Redacts an absolute or relative URL: token-like path segments, query and fragment parameters, then a sweep. */
 export function redactUrl(url: string, c: SecretCollector, place: 'request' | 'location' | 'referer' | 'content_location'): string {
   const hashAt = url.indexOf('#');
   const beforeHash = hashAt === -1 ? url : url.slice(0, hashAt);
@@ -76,7 +93,8 @@ export function redactUrl(url: string, c: SecretCollector, place: 'request' | 'l
   // scheme://user:password@host — the password is a secret wherever the URL travels.
   const userinfo = /^([a-z][a-z0-9+.-]*:\/\/[^/:@?#]*:)([^/@?#]+)@/i.exec(base);
   const withoutPassword = userinfo ? `${userinfo[1]}${c.mint('password', 'password', userinfo[2]!, qPlace).display}@${base.slice(userinfo[0].length)}` : base;
-  let out = c.sweep(withoutPassword);
+  const authority = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(withoutPassword)?.[0] ?? '';
+  let out = c.sweep(authority + redactPath(withoutPassword.slice(authority.length), c));
   if (query !== undefined) out += `?${c.sweep(redactPairs(query, c, qPlace).text)}`;
   if (fragment !== undefined) out += `#${c.sweep(fragment.includes('=') ? redactPairs(fragment, c, fPlace).text : fragment)}`;
   return out;

@@ -13,7 +13,7 @@ import { redactHeaders, redactPairs, redactUrl } from './redact-fields.js';
 import { redactHtml, redactJson, redactMultipart, redactText } from './redact-text.js';
 import type { AnalyzedExchange, SecretPlace } from './types.js';
 
-export { kindFor, secretOrText, redactPairs, redactUrl, redactHeaders, type RedactedPairs } from './redact-fields.js';
+export { kindFor, secretOrText, redactPairs, redactPath, redactUrl, redactHeaders, type RedactedPairs } from './redact-fields.js';
 export { redactJson, redactHtml, redactMultipart, redactText } from './redact-text.js';
 
 export interface BodyInput {

@@ -93,3 +93,20 @@ describe('redaction: WebSocket subprotocols and multipart edge cases', () => {
     expect(out).toContain('password');
   });
 });
+
+describe('redaction: secrets that are URL path segments', () => {
+  it('a webhook URL, a Telegram bot token and a reset link lose their token segments; ids and words stay', () => {
+    const slack = `https://hooks.slack.com/services/T0AB12CD3/B0EF45GH6/${SECRET}`;
+    const out = stored(exchange({ json: { text: 'hi' }, headers: { Referer: `https://app.example.com/reset/${SECRET}x` } }, { method: 'POST', url: slack }));
+    expect(out).not.toContain(SECRET);
+    expect(out).toContain('/services/T0AB12CD3/B0EF45GH6/[REDACTED path_token');
+    const bot = 'bot123456789:AAEhBOweik6ad9r_QxXxxxXxxXxxXxxXxxX';
+    const telegram = stored(exchange({ json: { chat_id: 1 } }, { method: 'POST', url: `https://api.telegram.org/${bot}/sendMessage` }));
+    expect(telegram).not.toContain('AAEhBOweik6ad9r_QxXxxxXxxXxxXxxXxxX');
+    expect(telegram).toContain('/sendMessage');
+    const ids = stored(exchange({ form: { grant_type: 'client_credentials' } }, {
+      method: 'POST', url: 'https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/token',
+    }));
+    expect(ids).toContain('/72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/token');
+  });
+});
