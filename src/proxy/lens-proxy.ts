@@ -1,7 +1,8 @@
 /**
- * The intercepting proxy: http-mitm-proxy for the listener, CONNECT dispatch and WebSockets, with every trap of
- * version 1.1.0 (see docs/proxy.md) defeated here — own CA and leaves, in-process TLS termination
- * (tunnel.ts), our own request relay (`#relay`) with passive body taps and backpressure, our own error
+ * The intercepting proxy: http-mitm-proxy for the listener, CONNECT dispatch and plain ws:// WebSockets, with
+ * every trap of version 1.1.0 (see docs/proxy.md) defeated here — own CA and leaves, in-process TLS termination
+ * (tunnel.ts), TLS tunnels relayed byte for byte (`#relayTunnel`, tunnel-relay.ts), our own request relay
+ * (`#relay`) for plain HTTP and unreachable upstreams, with passive body taps and backpressure, our own error
  * responses, upstream timeout, self-refusal, guarded steps.
  * Observers get a finished `CapturedExchange` after `setImmediate`, so they never hold up traffic.
  */
