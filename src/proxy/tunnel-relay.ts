@@ -196,11 +196,9 @@ export class TunnelRelay {
     this.#answer = waiting.rec.onResponseHead({ statusCode: status, statusMessage: head.statusText, httpVersion: head.httpVersion, rawHeaders: head.rawHeaders });
     const method = waiting.rec.request.method;
     if (status === 101 || (method === 'CONNECT' && status >= 200 && status < 300)) {
-      // The stream stops being HTTP: this exchange is complete, the rest is piped. A WebSocket may stay
-      // quiet for long, as it may without oauth-lens: from now on only its peers close it.
+      // The stream stops being HTTP: this exchange is complete, the rest is piped.
       this.#onResponseComplete();
-      this.#opaque = true;
-      this.#client.setTimeout(0);
+      this.#stopFollowing('');
       return 'switch';
     }
     return method === 'HEAD' ? 'no-body' : 'body';
@@ -216,14 +214,18 @@ export class TunnelRelay {
     const done = this.#waiting.shift();
     if (!done) return;
     this.#options.onExchange(done.rec);
-    // An upgrade the server refused: the parser already stopped at that request's head.
+    // A request that asked to switch protocols: the request parser stopped at its head, whatever the answer.
     if (done.switching) this.#stopFollowing('');
   }
 
-  /** Stop parsing this connection; exchanges still waiting are closed with `reason` (if any). */
+  /**
+   * Stop parsing this connection; exchanges still waiting are closed with `reason` (if any). From here on it is
+   * a pipe that only its peers close, as without oauth-lens (a WebSocket may stay quiet for long).
+   */
   #stopFollowing(reason: string): void {
     if (this.#opaque) return;
     this.#opaque = true;
+    this.#client.setTimeout(0);
     this.#requests.close();
     this.#responses.close();
     for (const { rec } of this.#waiting.splice(0)) {
