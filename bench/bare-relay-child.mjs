@@ -1,12 +1,13 @@
 // Reference floor for the proxy benchmark: the least a TLS-intercepting node:http relay can do. It terminates
 // CONNECT tunnels with a leaf from the same CA and relays each request through a keep-alive https.Agent —
 // no http-mitm-proxy, no capture, no log, no error handling. Whatever oauth-lens costs above this row is its
-// own; what this row costs above direct is Node and the machine. Same IPC protocol as proxy-child.mjs.
+// own; what this row costs above direct is Node and the machine. IPC: child-ipc.mjs.
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import { CertificateAuthority } from '../dist/proxy/ca.js';
+import { serveBench } from './child-ipc.mjs';
 
 const [certsDir, upstreamCaFile] = process.argv.slice(2);
 const ca = await CertificateAuthority.loadOrCreate(certsDir);
@@ -36,10 +37,4 @@ outer.on('connect', (req, socket) => {
   inner.emit('connection', secure);
 });
 await new Promise((resolve) => outer.listen(0, '127.0.0.1', resolve));
-let peak = process.memoryUsage.rss();
-setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()); }, 20).unref();
-process.on('message', (msg) => {
-  if (msg === 'stats') process.send({ peakRss: Math.max(peak, process.memoryUsage.rss()), captured: 0, leaves: contexts.size });
-  if (msg === 'stop') process.exit(0);
-});
-process.send({ ready: true, url: `http://127.0.0.1:${outer.address().port}`, caPath: ca.paths.cert, baselineRss: process.memoryUsage.rss() });
+serveBench({ url: `http://127.0.0.1:${outer.address().port}`, caPath: ca.paths.cert, stats: () => ({ captured: 0, leaves: contexts.size }) });

@@ -1,6 +1,7 @@
 // The proxy under test, in its own process so its peak RSS is its own. Driven by bench/proxy.bench.mjs over IPC.
 import { startLens } from '../dist/app.js';
 import { createLogger } from '../dist/log.js';
+import { serveBench } from './child-ipc.mjs';
 
 const [certsDir, upstreamCa] = process.argv.slice(2);
 // Log lines are part of the real cost: write them, the way `oauth-lens start` does.
@@ -8,10 +9,4 @@ const [certsDir, upstreamCa] = process.argv.slice(2);
 const logger = createLogger({ pretty: false });
 let captured = 0;
 const lens = await startLens({ port: 0, certsDir, upstreamCaFiles: [upstreamCa], logger, onCapture: () => { captured++; } });
-let peak = process.memoryUsage().rss;
-setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()); }, 20).unref();
-process.on('message', async (msg) => {
-  if (msg === 'stats') process.send({ peakRss: Math.max(peak, process.memoryUsage().rss), captured, leaves: lens.proxy.leaves.issued });
-  if (msg === 'stop') { await lens.close(); process.exit(0); }
-});
-process.send({ ready: true, url: lens.proxyUrl, caPath: lens.caPath, baselineRss: process.memoryUsage().rss });
+serveBench({ url: lens.proxyUrl, caPath: lens.caPath, stats: () => ({ captured, leaves: lens.proxy.leaves.issued }), stop: () => lens.close() });

@@ -1,11 +1,12 @@
 // Reference floor for the proxy benchmark: a raw TLS pipe. It terminates each CONNECT tunnel with a leaf from
 // the same CA, opens a TLS connection of its own to the target and pipes bytes both ways — no HTTP parsing, no
 // capture, no log, no error handling. oauth-lens's tunnel relay does this plus following each direction; this
-// row is what the pipe alone costs here. Same IPC protocol as proxy-child.mjs.
+// row is what the pipe alone costs here. IPC: child-ipc.mjs.
 import fs from 'node:fs';
 import http from 'node:http';
 import tls from 'node:tls';
 import { CertificateAuthority } from '../dist/proxy/ca.js';
+import { serveBench } from './child-ipc.mjs';
 
 const [certsDir, upstreamCaFile] = process.argv.slice(2);
 const ca = await CertificateAuthority.loadOrCreate(certsDir);
@@ -31,10 +32,4 @@ outer.on('connect', (req, socket) => {
   upstream.on('error', () => client.destroy());
 });
 await new Promise((resolve) => outer.listen(0, '127.0.0.1', resolve));
-let peak = process.memoryUsage.rss();
-setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()); }, 20).unref();
-process.on('message', (msg) => {
-  if (msg === 'stats') process.send({ peakRss: Math.max(peak, process.memoryUsage.rss()), captured: 0, leaves: contexts.size });
-  if (msg === 'stop') process.exit(0);
-});
-process.send({ ready: true, url: `http://127.0.0.1:${outer.address().port}`, caPath: ca.paths.cert, baselineRss: process.memoryUsage.rss() });
+serveBench({ url: `http://127.0.0.1:${outer.address().port}`, caPath: ca.paths.cert, stats: () => ({ captured: 0, leaves: contexts.size }) });
