@@ -1,7 +1,7 @@
 // The proxy under test, in its own process so its peak RSS is its own. Driven by bench/proxy.bench.mjs over IPC.
 import { startLens } from '../dist/app.js';
 import { createLogger } from '../dist/log.js';
-import { serveBench } from './child-ipc.mjs';
+import { serveBench } from './child-common.mjs';
 
 const [certsDir, upstreamCa] = process.argv.slice(2);
 // Log lines are part of the real cost: write them, the way `oauth-lens start` does.
